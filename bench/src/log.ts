@@ -1,0 +1,4 @@
+/** Progress lines of the benchmark, on stderr (stdout carries the report). */
+export function log(message: string): void {
+  process.stderr.write(`[bench:fanout ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}

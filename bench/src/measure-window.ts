@@ -1,0 +1,205 @@
+/**
+ * One publish window: publish at a rate, wait for the deliveries, and collect the workers' counts
+ * and histograms plus /proc CPU and memory of the server, the workers and the machine.
+ */
+import type { Agent } from 'node:http';
+import { nowMicros, sleep } from './clock.ts';
+import { encodeHistogram, mergeEncoded, summarize } from './histogram.ts';
+import { log } from './log.ts';
+import type { Options } from './options.ts';
+import {
+  readAllProcessCpu,
+  readProcStats,
+  readSystemCpu,
+  readTreeStats,
+  systemBusyFraction,
+  topCpuConsumers,
+  tryReadProcStats,
+} from './proc-stats.ts';
+import { publishAtRate } from './publisher.ts';
+import type { PhaseResult } from './report.ts';
+import type { RunningServer } from './servers.ts';
+import type { WorkerPool } from './worker-pool.ts';
+
+const MiB = 1024 * 1024;
+
+/** Everything a publish window needs. */
+export interface Context {
+  options: Options;
+  server: RunningServer;
+  pool: WorkerPool;
+  agent: Agent;
+  eventsUrl: string;
+  adminToken: string;
+}
+
+/** Sum of the workers' distinct deliveries of `window`, and their joined clients. */
+async function progressOf(pool: WorkerPool, window: number): Promise<number> {
+  const reports = await pool.progress();
+  return reports.reduce((sum, report) => sum + (report.distinctByPhase[String(window)] ?? 0), 0);
+}
+
+/**
+ * Publishes one window at `rate` and waits for its deliveries: until all expected arrived, or
+ * nothing new arrived for 3 s, or 60 s passed. Returns the measurements (also for warm-up windows,
+ * which the caller drops).
+ */
+export async function runWindow(
+  ctx: Context,
+  window: number,
+  rate: number,
+  seconds: number,
+): Promise<PhaseResult> {
+  const { pool, server } = ctx;
+  const before = await pool.stats(window, 0);
+  const clients = before.reduce((sum, report) => sum + report.joinedClients, 0);
+  pool.mark(window);
+  const serverBefore = readTreeStats(server.pid);
+  const workersBefore = pool.pids.map((pid) => readProcStats(pid));
+  const systemBefore = readSystemCpu();
+  const selfBefore = process.cpuUsage();
+  const everyoneBefore = readAllProcessCpu();
+  let rssMax = serverBefore.rssBytes;
+  const sampler = setInterval(() => {
+    try {
+      rssMax = Math.max(rssMax, readTreeStats(server.pid).rssBytes);
+    } catch {
+      // The server died; noticed below.
+    }
+  }, 250);
+
+  const outcome = await publishAtRate({
+    agent: ctx.agent,
+    url: ctx.eventsUrl,
+    token: ctx.adminToken,
+    rate,
+    count: Math.max(1, Math.round(rate * seconds)),
+    window,
+  });
+  const expected = outcome.ok * clients;
+  let received = await progressOf(pool, window);
+  let lastChangeAt = nowMicros();
+  const drainStarted = nowMicros();
+  while (received < expected && nowMicros() - lastChangeAt < 3e6 && nowMicros() - drainStarted < 60e6) {
+    await sleep(100);
+    const now = await progressOf(pool, window);
+    if (now !== received) {
+      received = now;
+      lastChangeAt = nowMicros();
+    }
+  }
+  const endedAt = nowMicros();
+  clearInterval(sampler);
+  const serverAfter = server.exitStatus() === undefined ? readTreeStats(server.pid) : serverBefore;
+  const workersAfter = pool.pids.map((pid) => tryReadProcStats(pid));
+  const systemAfter = readSystemCpu();
+  const selfCpu = process.cpuUsage(selfBefore);
+  const ours = new Set([process.pid, ...pool.pids, ...serverAfter.pids]);
+  const foreign = topCpuConsumers(everyoneBefore, readAllProcessCpu(), ours);
+  const stats = await pool.stats(window, outcome.ok);
+
+  const cpuWallSec = (endedAt - outcome.startedAt) / 1e6;
+  const windowSec = (Math.min(lastChangeAt, endedAt) - outcome.startedAt) / 1e6;
+  const publishSec = outcome.published / rate;
+  const histogram = mergeEncoded(stats.map((report) => report.histogram));
+  const latency = summarize(histogram);
+  const encoded = encodeHistogram(histogram);
+  histogram.destroy();
+  const sum = (pick: (report: (typeof stats)[number]) => number): number =>
+    stats.reduce((total, report) => total + pick(report), 0);
+  const mergeCounts = (
+    pick: (report: (typeof stats)[number]) => Record<string, number>,
+  ): Record<string, number> => {
+    const merged: Record<string, number> = {};
+    for (const report of stats) {
+      for (const [key, value] of Object.entries(pick(report))) merged[key] = (merged[key] ?? 0) + value;
+    }
+    return merged;
+  };
+  const distinct = sum((report) => report.distinct);
+  const serverCpu = serverAfter.cpuSec - serverBefore.cpuSec;
+  const workers = pool.pids.map((pid, i) => {
+    const cpuSec = (workersAfter[i]?.cpuSec ?? 0) - (workersBefore[i]?.cpuSec ?? 0);
+    const report = stats[i];
+    return {
+      pid,
+      cpuSec,
+      cpuPercent: (cpuSec / cpuWallSec) * 100,
+      loopDelayP99Ms: report?.loopDelayP99Ms ?? 0,
+      loopDelayMaxMs: report?.loopDelayMaxMs ?? 0,
+    };
+  });
+  const frames = sum((report) => report.frames);
+  const ourCpuSec =
+    serverCpu +
+    workers.reduce((total, worker) => total + worker.cpuSec, 0) +
+    (selfCpu.user + selfCpu.system) / 1e6;
+  return {
+    rate,
+    publishSec,
+    windowSec,
+    drainSec: Math.max(0, windowSec - (outcome.finishedAt - outcome.startedAt) / 1e6),
+    published: outcome.published,
+    publishedOk: outcome.ok,
+    publishStatus: outcome.status,
+    postLatency: outcome.postLatency,
+    clients,
+    expected,
+    received: distinct,
+    lost: Math.max(0, expected - distinct),
+    duplicated: sum((report) => report.duplicates),
+    outOfOrder: sum((report) => report.outOfOrder),
+    clientsMissing: sum((report) => report.clientsMissing),
+    deliveriesPerSec: distinct / Math.max(windowSec, publishSec),
+    latency,
+    histogram: encoded,
+    frames,
+    eventsPerFrame: frames > 0 ? sum((report) => report.eventsInFrames) / frames : 0,
+    bytesReceived: sum((report) => report.bytes),
+    otherEvents: sum((report) => report.otherEvents),
+    droppedByServer: sum((report) => report.droppedByServer),
+    errorOps: mergeCounts((report) => report.errorOps),
+    reconnectOps: sum((report) => report.reconnectOps),
+    closes: mergeCounts((report) => report.closes),
+    server: {
+      cpuSec: serverCpu,
+      cpuPercent: (serverCpu / cpuWallSec) * 100,
+      cpuMicrosPerDelivery: distinct > 0 ? (serverCpu * 1e6) / distinct : 0,
+      rssMaxMiB: rssMax / MiB,
+      vmHwmMiB: serverAfter.hwmBytes / MiB,
+    },
+    workers,
+    clientSaturated: workers.some((worker) => worker.cpuPercent >= 90),
+    machineBusyBeforePercent: 0,
+    clientLoopLagged: workers.some((worker) => worker.loopDelayP99Ms >= 100),
+    orchestratorCpuPercent: ((selfCpu.user + selfCpu.system) / 1e6 / cpuWallSec) * 100,
+    machineBusyPercent: systemBusyFraction(systemBefore, systemAfter) * 100,
+    otherTop: foreign,
+    otherCpuPercent: Math.max(
+      0,
+      ((systemAfter.processSec - systemBefore.processSec - ourCpuSec) / cpuWallSec) * 100,
+    ),
+    irqCpuPercent: ((systemAfter.irqSec - systemBefore.irqSec) / cpuWallSec) * 100,
+    stealCpuPercent: ((systemAfter.stealSec - systemBefore.stealSec) / cpuWallSec) * 100,
+    attempt: 1,
+  };
+}
+
+/**
+ * Waits until the machine is quiet (busy share of all cores below `maxBusyPercent` over a 1 s
+ * sample) or `timeoutSec` passed, so other work on the box does not distort a window. Returns the
+ * last busy share seen.
+ */
+export async function waitForQuiet(maxBusyPercent: number, timeoutSec: number): Promise<number> {
+  const started = Date.now();
+  let logged = false;
+  for (;;) {
+    const before = readSystemCpu();
+    await sleep(1_000);
+    const busy = systemBusyFraction(before, readSystemCpu()) * 100;
+    if (busy < maxBusyPercent || Date.now() - started >= timeoutSec * 1000) return busy;
+    if (!logged)
+      log(`machine ${busy.toFixed(0)} % busy before the window: waiting up to ${timeoutSec} s for quiet`);
+    logged = true;
+  }
+}

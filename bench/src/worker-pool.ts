@@ -1,0 +1,158 @@
+/**
+ * The orchestrator's side of the client workers: forks them (`node --import tsx
+ * ws-client-worker.ts`), sends commands and awaits their replies over the IPC channel.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type {
+  ConnectCommand,
+  ConnectedReport,
+  ProgressReport,
+  StatsReport,
+  WorkerCommand,
+  WorkerReport,
+} from './worker-protocol.ts';
+
+const WORKER_PATH = fileURLToPath(new URL('./ws-client-worker.ts', import.meta.url));
+
+type ReportOf<T extends WorkerReport['type']> = Extract<WorkerReport, { type: T }>;
+
+/** One forked worker with per-report-type FIFO waiters. */
+class WorkerHandle {
+  private readonly waiters = new Map<string, Array<(report: WorkerReport) => void>>();
+  private readonly failers = new Set<(error: Error) => void>();
+  exited: string | undefined;
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (message: unknown) => {
+      const report = message as WorkerReport;
+      this.waiters.get(report.type)?.shift()?.(report);
+    });
+    child.once('exit', (code, signal) => {
+      this.exited = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      const error = new Error(`client worker ${child.pid} exited (${this.exited})`);
+      for (const fail of this.failers) fail(error);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  send(command: WorkerCommand): void {
+    if (this.exited === undefined) this.child.send(command);
+  }
+
+  /** Resolves with the next report of `type`. */
+  next<T extends WorkerReport['type']>(type: T, timeoutMs: number): Promise<ReportOf<T>> {
+    return new Promise((resolve, reject) => {
+      if (this.exited !== undefined) {
+        reject(new Error(`client worker ${this.pid} exited (${this.exited})`));
+        return;
+      }
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        this.failers.delete(fail);
+        reject(new Error(`client worker ${this.pid}: no '${type}' report within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const queue = this.waiters.get(type) ?? [];
+      queue.push((report) => {
+        clearTimeout(timer);
+        this.failers.delete(fail);
+        resolve(report as ReportOf<T>);
+      });
+      this.waiters.set(type, queue);
+      this.failers.add(fail);
+    });
+  }
+}
+
+/** A set of client worker processes. */
+export class WorkerPool {
+  private constructor(private readonly workers: WorkerHandle[]) {}
+
+  /** Forks `count` workers in `cwd` and waits until each reported ready. */
+  static async start(count: number, cwd: string): Promise<WorkerPool> {
+    const workers: WorkerHandle[] = [];
+    for (let i = 0; i < count; i++) {
+      const child = fork(WORKER_PATH, [], {
+        cwd,
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'json',
+      });
+      workers.push(new WorkerHandle(child));
+    }
+    await Promise.all(workers.map((worker) => worker.next('ready', 30_000)));
+    return new WorkerPool(workers);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  get pids(): number[] {
+    return this.workers.map((worker) => worker.pid);
+  }
+
+  /** Sends each worker its connect command (commands[i] to worker i) and waits for all to finish. */
+  connect(commands: ConnectCommand[], timeoutMs: number): Promise<ConnectedReport[]> {
+    return Promise.all(
+      this.workers.map((worker, i) => {
+        const reply = worker.next('connected', timeoutMs);
+        const command = commands[i];
+        if (command !== undefined) worker.send(command);
+        return reply;
+      }),
+    );
+  }
+
+  /** Tells every worker a measured phase starts now. */
+  mark(phase: number): void {
+    for (const worker of this.workers) worker.send({ type: 'mark', phase });
+  }
+
+  progress(): Promise<ProgressReport[]> {
+    return Promise.all(
+      this.workers.map((worker) => {
+        const reply = worker.next('progress', 30_000);
+        worker.send({ type: 'progress' });
+        return reply;
+      }),
+    );
+  }
+
+  stats(phase: number, expectedPerClient: number): Promise<StatsReport[]> {
+    return Promise.all(
+      this.workers.map((worker) => {
+        const reply = worker.next('stats', 60_000);
+        worker.send({ type: 'stats', phase, expectedPerClient });
+        return reply;
+      }),
+    );
+  }
+
+  /** Asks the workers to close their connections and exit; kills any still alive after 5 s. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.exited !== undefined) {
+              resolve();
+              return;
+            }
+            const timer = setTimeout(() => worker.child.kill('SIGKILL'), 5_000);
+            worker.child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            worker.send({ type: 'close' });
+          }),
+      ),
+    );
+  }
+}

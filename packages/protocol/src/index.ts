@@ -1,0 +1,6 @@
+export * from './admin-stats.ts';
+export * from './codec.ts';
+export * from './errors.ts';
+export * from './frames.ts';
+export * from './ids.ts';
+export * from './model.ts';

@@ -1,0 +1,66 @@
+import type { Collections } from '../../core/ports/collections.ts';
+import { MemoryModerationStore } from './memory-moderation.ts';
+import { MemoryPeerInbox } from './memory-peer-inbox.ts';
+import { MemoryConnectionRegistry, MemoryRoomPresence } from './memory-presence.ts';
+import { MemoryRateLimits } from './memory-rate-limits.ts';
+import { MemoryRoomHistory } from './memory-room-history.ts';
+import { MemoryRoomStateStore } from './memory-room-state.ts';
+
+export interface MemoryCollectionsOptions {
+  /** Newest events kept per room. */
+  historyCapacity?: number;
+  /** A room's history is dropped after this long untouched, and restarts at seq 1 with a new epoch. */
+  historyIdleTtlMs?: number;
+  /** Newest peer messages kept per user. */
+  inboxCapacity?: number;
+  /** A user's inbox is dropped this long after its last message. */
+  inboxTtlMs?: number;
+  /** Clock in ms since the epoch, for tests that skip time. Defaults to Date.now. */
+  now?: () => number;
+}
+
+/** The same defaults as the `history` and `inbox` sections of the server config. */
+export const MEMORY_COLLECTIONS_DEFAULTS = Object.freeze({
+  historyCapacity: 1000,
+  historyIdleTtlMs: 86_400_000,
+  inboxCapacity: 200,
+  inboxTtlMs: 86_400_000,
+});
+
+/**
+ * The in-process Collections of `roomcast dev` and the benchmarks. `ping` always resolves; `close`
+ * stops the stores' sweep timers (the timers never keep the process alive, so forgetting to close
+ * leaks nothing but the data).
+ */
+export function createMemoryCollections(options: MemoryCollectionsOptions = {}): Collections {
+  const clock = options.now === undefined ? {} : { now: options.now };
+  const history = new MemoryRoomHistory({
+    capacity: options.historyCapacity ?? MEMORY_COLLECTIONS_DEFAULTS.historyCapacity,
+    idleTtlMs: options.historyIdleTtlMs ?? MEMORY_COLLECTIONS_DEFAULTS.historyIdleTtlMs,
+    ...clock,
+  });
+  const state = new MemoryRoomStateStore(clock);
+  const inbox = new MemoryPeerInbox({
+    capacity: options.inboxCapacity ?? MEMORY_COLLECTIONS_DEFAULTS.inboxCapacity,
+    ttlMs: options.inboxTtlMs ?? MEMORY_COLLECTIONS_DEFAULTS.inboxTtlMs,
+    ...clock,
+  });
+  const registry = new MemoryConnectionRegistry(clock);
+  const presence = new MemoryRoomPresence(clock);
+  const moderation = new MemoryModerationStore(clock);
+  const rateLimits = new MemoryRateLimits();
+
+  return {
+    history,
+    state,
+    inbox,
+    registry,
+    presence,
+    moderation,
+    rateLimits,
+    ping: async () => {},
+    close: async () => {
+      for (const store of [history, state, inbox, registry, presence, moderation]) store.close();
+    },
+  };
+}

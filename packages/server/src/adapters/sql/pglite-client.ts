@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { SqlClient, SqlResult } from './sql-client.ts';
+
+/** The subset of PGlite's `query` both the instance and its transactions share. */
+interface PgliteQueryable {
+  query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>>;
+}
+
+async function runQuery<R>(
+  target: PgliteQueryable,
+  text: string,
+  params: readonly unknown[] | undefined,
+): Promise<SqlResult<R>> {
+  // PGlite's `query` always uses the extended protocol, so even a parameterless call is one statement.
+  const result = await target.query<R>(text, params === undefined ? undefined : [...params]);
+  return result.affectedRows === undefined
+    ? { rows: result.rows }
+    : { rows: result.rows, affectedRows: result.affectedRows };
+}
+
+/** The client handed to `transaction` callbacks: queries only, no nesting, closed by its owner. */
+class PgliteTransactionClient implements SqlClient {
+  constructor(private readonly tx: Transaction) {}
+
+  query<R>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+    return runQuery<R>(this.tx, text, params);
+  }
+
+  transaction<T>(): Promise<T> {
+    return Promise.reject(new Error('nested transactions are not supported'));
+  }
+
+  close(): Promise<void> {
+    return Promise.reject(new Error('a transaction client cannot be closed; close its PgliteClient'));
+  }
+}
+
+/**
+ * PgliteClient: a SqlClient over one embedded PGlite instance (PostgreSQL compiled to WASM).
+ *
+ * PGlite has a single connection: statements from concurrent callers are queued, and a transaction
+ * holds the connection until it ends. The client owns the instance and closes it on `close`.
+ */
+export class PgliteClient implements SqlClient {
+  constructor(private readonly db: PGlite) {}
+
+  query<R>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+    return runQuery<R>(this.db, text, params);
+  }
+
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn(new PgliteTransactionClient(tx)));
+  }
+
+  /** Closes the instance, flushing a persisted data dir; idempotent. */
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}
+
+/**
+ * Starts PGlite and wraps it. Without `dataDir` the database lives in memory and is gone on close;
+ * with it the database persists in that directory (created when missing). `roomcast dev` passes
+ * `<dataDir>/pg`. One directory must be opened by at most one instance at a time. Startup takes
+ * about a second, so share one instance (one schema per region) rather than open one per shard.
+ */
+export async function openPglite(dataDir?: string): Promise<PgliteClient> {
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  return new PgliteClient(db);
+}

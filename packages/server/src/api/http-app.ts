@@ -1,0 +1,145 @@
+import { RoomcastError } from '@roomcast/protocol';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { DevTokenIssuer } from '../adapters/auth/dev-token-issuer.ts';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import type { RoomcastCore } from '../core/core.ts';
+import type { Identity, TokenVerifier } from '../core/identity.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+import type { GatewayStatus } from './admin-stats.ts';
+import { registerAdminStatsRoutes } from './routes/admin-stats-routes.ts';
+import { registerDevRoutes } from './routes/dev-routes.ts';
+import { registerEventRoutes } from './routes/event-routes.ts';
+import { registerGatewayDrainRoute } from './routes/gateway-drain-route.ts';
+import { registerGiftRoutes } from './routes/gift-routes.ts';
+import { registerModerationRoutes } from './routes/moderation-routes.ts';
+import { registerOpsRoutes } from './routes/ops-routes.ts';
+import { registerPeerRoutes } from './routes/peer-routes.ts';
+import { registerRoomRoutes } from './routes/room-routes.ts';
+import { registerStateRoutes } from './routes/state-routes.ts';
+import { defaultWebRoot, registerWebApp } from './web-app.ts';
+
+export interface HttpAppDeps {
+  config: RoomcastConfig;
+  core: RoomcastCore;
+  verifier: TokenVerifier;
+  metrics: RoomcastMetrics;
+  logger: Logger;
+  /** Present only in dev mode. */
+  devTokens?: DevTokenIssuer;
+  /** Extra readiness checks (the gateway's bus, …). */
+  readiness: Array<() => Promise<void>>;
+  /** The gateways of this process, for `GET /v1/admin/stats`. */
+  gateways?: readonly GatewayStatus[];
+  /** The built web app's directory (default: `packages/web/dist`); null serves no web app. */
+  webRoot?: string | null;
+  /**
+   * `all` (default): the whole API. `ops`: only `/healthz`, `/readyz`, `/metrics`, the admin
+   * stats and gateway drain — what a `roomcast gateway` or `roomcast worker` serves besides its job.
+   */
+  routes?: 'all' | 'ops';
+  /**
+   * Starts draining this process's gateway `id`; false when no gateway of that ID lives here.
+   * Serves `POST /v1/admin/gateways/:id/drain` when given.
+   */
+  drainGateway?: (id: string) => boolean;
+}
+
+/** What every route handler gets besides the request. */
+export interface RouteContext extends HttpAppDeps {
+  /** The caller's verified identity; throws 401 without a valid bearer token. */
+  authenticate(request: FastifyRequest): Promise<Identity>;
+}
+
+/**
+ * The HTTP API (Fastify): routes, the error catalogue mapping, body limits and request metrics,
+ * plus the built web app (`/`, `/ops`). Every error leaves as `{"error":{"code","message"}}` with
+ * the catalogue's status.
+ */
+export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
+  const log: FastifyBaseLogger = deps.logger.child({ component: 'http' });
+  const app = Fastify({
+    loggerInstance: log,
+    // Per-request logs would dominate at polling rates; requests are counted in /metrics instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.limits.maxBodyBytes,
+    trustProxy: true,
+    return503OnClosing: true,
+    // Shutdown must not wait on idle keep-alive or half-open pull connections.
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  const ctx: RouteContext = {
+    ...deps,
+    authenticate: async (request) => {
+      const header = request.headers.authorization;
+      if (header === undefined || !header.startsWith('Bearer ')) {
+        throw new RoomcastError('unauthorized', 'send Authorization: Bearer <token>');
+      }
+      return deps.verifier.verify(header.slice(7).trim());
+    },
+  };
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, request, reply) => sendError(reply, toRoomcastError(err, request, deps.logger)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new RoomcastError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  registerOpsRoutes(app, ctx);
+  registerAdminStatsRoutes(app, ctx, deps.gateways ?? []);
+  if (deps.drainGateway !== undefined) registerGatewayDrainRoute(app, ctx, deps.drainGateway);
+  if (deps.routes === 'ops') return app;
+  registerRoomRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerStateRoutes(app, ctx);
+  registerPeerRoutes(app, ctx);
+  registerModerationRoutes(app, ctx);
+  registerGiftRoutes(app, ctx);
+  if (deps.devTokens !== undefined) registerDevRoutes(app, ctx, deps.devTokens);
+  if (deps.webRoot !== null) registerWebApp(app, deps.webRoot ?? defaultWebRoot());
+  return app;
+}
+
+export function sendError(reply: FastifyReply, err: RoomcastError): FastifyReply {
+  if (err.retryAfterSeconds !== undefined)
+    reply.header('Retry-After', String(Math.max(1, err.retryAfterSeconds)));
+  return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message: string;
+}
+
+function toRoomcastError(err: unknown, request: FastifyRequest, logger: Logger): RoomcastError {
+  if (err instanceof RoomcastError) return err;
+  const e = err as FastifyLikeError;
+  if (e.statusCode === 413) return new RoomcastError('too_large', 'request body too large');
+  if (e.statusCode === 415)
+    return new RoomcastError('bad_request', 'send JSON with Content-Type: application/json');
+  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+    return new RoomcastError(
+      'bad_request',
+      e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'body is not valid JSON' : e.message,
+    );
+  }
+  logger.error({ err, url: request.url, method: request.method }, 'request failed');
+  return new RoomcastError('internal', 'internal error');
+}

@@ -1,0 +1,19 @@
+import { RoomcastError } from '@roomcast/protocol';
+import type { z } from 'zod';
+
+/** Parses a request body or query with a zod schema; a mismatch is a 400 naming the field. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? issue.path.join('.') : what;
+  throw new RoomcastError('bad_request', `${field}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** A non-negative integer from a query string value, or undefined when absent. */
+export function optionalCount(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value))
+    throw new RoomcastError('bad_request', `${name} must be a non-negative integer`);
+  return Number(value);
+}

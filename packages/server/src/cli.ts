@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { RoomcastConfig } from './config/config-schema.ts';
+import { ConfigError, describeSettings, loadConfig } from './config/load-config.ts';
+import { createLogger } from './observability/logger.ts';
+import { startApi } from './roles/api.ts';
+import { startDev } from './roles/dev.ts';
+import { startGateway } from './roles/gateway.ts';
+import { RoleConfigError } from './roles/infrastructure.ts';
+import { SettlerConfigError, startSettler } from './roles/settler.ts';
+import { startWorker } from './roles/worker.ts';
+
+const HELP = `roomcast — the interactive side of live streaming
+
+Usage: roomcast <role> [flags]
+
+Roles:
+  dev       every role in one process on embedded stores (PGlite, in-process bus); what \`npm start\` runs.
+            With --rooms.shards and --rooms.archive, rooms live in those PostgreSQL databases instead;
+            with --ledger.shards, balances do
+  gateway   holds client WebSocket connections (/v1/ws) and fans out room signals from the bus; serves
+            /healthz, /readyz, /metrics and POST /v1/admin/gateways/:id/drain. SIGTERM drains
+  api       the HTTP API (rooms, events, pull, state, peer sends, moderation, gifts); no WebSocket
+  worker    periodic jobs: online-count broadcast, rooms hot-window retention, gift outbox relay
+  settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
+            --rooms.shards and --rooms.archive (PostgreSQL). Run as many as you like, kill any
+  help      this text; \`roomcast help settings\` lists every setting with its env var and flag
+  version   print the version
+
+Common flags:
+  --port N           HTTP/WebSocket port (ROOMCAST_PORT; default 8080)
+  --host ADDR        listen address (ROOMCAST_HOST; default 127.0.0.1)
+  --data DIR         data directory (ROOMCAST_DATA; default .roomcast/)
+  --config FILE      JSON config file (ROOMCAST_CONFIG)
+  --log-level L      fatal|error|warn|info|debug|trace|silent
+Any setting: --<path> VALUE, e.g. --gateway.batch-window-ms 10, or ROOMCAST_GATEWAY_BATCH_WINDOW_MS=10.
+
+Cluster roles (gateway, api, worker) need real engines, any number of each process:
+  --rooms.shards us=postgresql://…,eu=…,ap=…  --rooms.archive postgresql://…
+  --ledger.shards postgresql://…/l0,postgresql://…/l1
+  --collections.engine redis --collections.redis-url redis://NUTCRACKER:PORT
+  --bus.engine nats --bus.url nats://HOST:4222   (or --bus.engine redis --bus.url redis://HOST:PORT)
+  ROOMCAST_JWT_SECRET (or --jwt.jwks-url) for gateway and api; --gateway-id per gateway
+Docs: README.md, docs/configuration.md, docs/protocol.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [role = 'help', ...rest] = argv;
+  switch (role) {
+    case 'help':
+    case '--help':
+    case '-h':
+      if (rest[0] === 'settings') {
+        for (const s of describeSettings()) console.log(`${s.path.padEnd(36)} ${s.env.padEnd(46)} ${s.flag}`);
+      } else console.log(HELP);
+      return 0;
+    case 'version':
+    case '--version': {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
+      console.log(pkg.version);
+      return 0;
+    }
+    case 'dev':
+      return runDev(rest);
+    case 'settler':
+      return runSettler(rest);
+    case 'gateway':
+      return runClusterRole('gateway', rest, async (config, logger) => {
+        const gw = await startGateway(config, logger);
+        logger.info(
+          { gateway: gw.gateway.id, url: gw.url, ws: `${gw.url.replace(/^http/, 'ws')}/v1/ws` },
+          'roomcast gateway listening',
+        );
+        return {
+          // An admin drain ends the process once the clients have gone.
+          done: gw.drained,
+          stop: (signal) => gw.close({ drain: signal === 'SIGTERM' || signal === 'SIGINT' }),
+        };
+      });
+    case 'api':
+      return runClusterRole('api', rest, async (config, logger) => {
+        const api = await startApi(config, logger);
+        logger.info({ url: api.url }, 'roomcast api listening');
+        return { stop: () => api.close() };
+      });
+    case 'worker':
+      return runClusterRole('worker', rest, async (config, logger) => {
+        const worker = await startWorker(config, logger);
+        logger.info({ url: worker.url }, 'roomcast worker running');
+        return { stop: () => worker.close() };
+      });
+    default:
+      console.error(`roomcast: unknown role "${role}". Run \`roomcast help\`.`);
+      return 2;
+  }
+}
+
+/** The role's configuration, or undefined after printing why it is invalid. */
+function configFor(argv: string[], roleDefaults: Record<string, unknown>): RoomcastConfig | undefined {
+  try {
+    return loadConfig({ argv, env: process.env, roleDefaults });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`roomcast: ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM, with its name. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+async function runSettler(argv: string[]): Promise<number> {
+  const config = configFor(argv, {});
+  if (config === undefined) return 2;
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  let running: Awaited<ReturnType<typeof startSettler>>;
+  try {
+    running = await startSettler(config, logger);
+  } catch (err) {
+    if (err instanceof SettlerConfigError) {
+      console.error(`roomcast: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  logger.info(
+    { shards: config.ledger.shards.length, intervalMs: config.settler.intervalMs },
+    'roomcast settler started',
+  );
+  // The settler's timer is unref'ed (it also runs inside `roomcast dev`): this keeps the process up.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const signal = await untilSignal();
+  logger.info({ signal }, 'stopping after the run in progress');
+  clearInterval(keepAlive);
+  await running.close();
+  return 0;
+}
+
+/** A started cluster role: how to stop it, and optionally a promise that ends it by itself. */
+interface StartedRole {
+  done?: Promise<void>;
+  stop(signal: string): Promise<void>;
+}
+
+/**
+ * Runs a cluster role until SIGINT/SIGTERM (or until it ends by itself): a configuration it cannot
+ * run with stops it at once with exit code 2 and a message naming the setting.
+ */
+async function runClusterRole(
+  role: string,
+  argv: string[],
+  start: (config: RoomcastConfig, logger: Logger) => Promise<StartedRole>,
+): Promise<number> {
+  const config = configFor(argv, {});
+  if (config === undefined) return 2;
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty }).child({ role });
+  let started: StartedRole;
+  try {
+    started = await start(config, logger);
+  } catch (err) {
+    if (err instanceof RoleConfigError) {
+      console.error(`roomcast: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  // Timers of the jobs are unref'ed (they also run inside `roomcast dev`): this keeps the process up.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const reason = await Promise.race([
+    untilSignal(),
+    started.done?.then(() => 'drained') ?? new Promise<string>(() => {}),
+  ]);
+  logger.info({ reason }, 'stopping');
+  try {
+    await started.stop(reason);
+  } finally {
+    clearInterval(keepAlive);
+  }
+  return 0;
+}
+
+async function runDev(argv: string[]): Promise<number> {
+  const config = configFor(argv, { devMode: true });
+  if (config === undefined) return 2;
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const server = await startDev(config, logger);
+  logger.info(
+    {
+      url: server.url,
+      ws: `${server.url.replace(/^http/, 'ws')}/v1/ws`,
+      dataDir: config.dataDir,
+      regions: config.regions,
+    },
+    `roomcast dev listening on ${server.url} — mint a token: curl -XPOST ${server.url}/v1/dev/tokens -H 'content-type: application/json' -d '{"user":"eu_alice"}'`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping: telling clients to reconnect');
+      server.close({ drain: true }).then(resolve, (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error('roomcast: failed to start:', err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  },
+);

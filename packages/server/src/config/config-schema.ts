@@ -1,0 +1,337 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const ms = z.number().int().min(1);
+const region = z.string().regex(/^[a-z0-9]{2,8}$/, 'a region is 2–8 of [a-z0-9]');
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// URL');
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/\S+$/, 'expected a redis:// URL, e.g. redis://127.0.0.1:22121');
+/** One NATS or Redis server URL, or several NATS servers separated by commas. */
+const busUrl = z
+  .string()
+  .regex(/^(nats|tls|redis|rediss):\/\/\S+$/, 'expected nats://host:port[,nats://…] or redis://host:port');
+const giftId = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a gift ID is 1–32 of [a-z0-9_-], starting with a letter');
+/** `price:Name`: the price in the smallest unit (a positive safe integer) and a display name. */
+const giftSpec = z
+  .string()
+  .regex(
+    /^[1-9][0-9]{0,15}:[^,]{1,40}$/,
+    'expected price:Name, e.g. 10:Heart (price ≥ 1, name 1–40 characters)',
+  )
+  .refine((spec) => Number.isSafeInteger(Number(spec.slice(0, spec.indexOf(':')))), {
+    message: `the price must be at most ${Number.MAX_SAFE_INTEGER}`,
+  });
+
+/**
+ * Every setting of roomcast, with its default. Env vars and flags map onto these paths
+ * (see config/load-config.ts and docs/configuration.md).
+ */
+export const configSchema = z
+  .object({
+    /** HTTP and WebSocket port. */
+    port: port.default(8080),
+    /** Address to listen on. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Data directory for embedded stores (PGlite, dev JWT secret). */
+    dataDir: z.string().min(1).default('.roomcast'),
+    /** Serve `POST /v1/dev/tokens`. Only `roomcast dev` turns this on. */
+    devMode: z.boolean().default(false),
+    /** Regions: user-ID prefixes this deployment serves; each is one rooms shard. */
+    regions: z.array(region).min(1).default(['us', 'eu', 'ap']),
+    /** Base URL advertised to clients by the dispatch endpoint; derived from the request when unset. */
+    publicUrl: z.string().url().optional(),
+    /** This gateway's ID (unique per process in a cluster). */
+    gatewayId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
+    jwt: z
+      .object({
+        /** HS256 secret. Required unless jwksUrl is set; `roomcast dev` generates one in the data dir. */
+        secret: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** JWKS URL for RS256/ES256 tokens. */
+        jwksUrl: z.string().url().optional(),
+        issuer: z.string().optional(),
+        audience: z.string().optional(),
+        clockToleranceSeconds: z.number().int().min(0).max(300).default(5),
+      })
+      .strict()
+      .prefault({}),
+    gateway: z
+      .object({
+        /** Events of one room are merged into one frame per window. */
+        batchWindowMs: z.number().int().min(0).max(1000).default(20),
+        /** Rooms with fewer local members than this are flushed on the next tick instead of after the window. */
+        immediateBelowMembers: z.number().int().min(0).default(16),
+        /** Rooms with at least this many local members use the huge-room window: fewer, fuller frames. */
+        hugeRoomMembers: z.number().int().min(1).default(1000),
+        hugeRoomWindowMs: z.number().int().min(0).max(1000).default(50),
+        /** Largest client frame accepted; larger ones close the connection with 4009. */
+        maxFrameBytes: z.number().int().min(256).max(1_048_576).default(8192),
+        maxRoomsPerConnection: positiveInt.max(1000).default(16),
+        /** Client ops per second (token bucket rate and burst). */
+        opsPerSecond: positiveInt.default(20),
+        opsBurst: positiveInt.default(40),
+        /** Malformed frames tolerated per connection before closing it with 4400. */
+        malformedLimit: positiveInt.default(5),
+        /** Per-connection queue: above `softBytes` low-priority events are dropped; above `hardBytes` the connection is closed with 4008. */
+        sendQueueSoftBytes: positiveInt.default(256 * 1024),
+        sendQueueHardBytes: positiveInt.default(1024 * 1024),
+        /** Bytes the socket itself may buffer before roomcast queues instead of writing. */
+        socketHighWaterBytes: positiveInt.default(64 * 1024),
+        heartbeatIntervalMs: ms.default(25_000),
+        maxConnections: positiveInt.default(200_000),
+        /** Presence counts reporting interval and expiry. */
+        presenceIntervalMs: ms.default(5_000),
+        /** Rooms with fewer members than this get `enter` events; larger rooms only counts. */
+        enterEventsBelow: z.number().int().min(0).default(200),
+        /** A state partial whose JSON is larger than this is announced without its value. */
+        stateInlineBytes: z.number().int().min(0).max(16384).default(1024),
+        /** Drain: reconnect frames are sent in batches of this size, this often. */
+        drainBatchSize: positiveInt.default(500),
+        drainBatchIntervalMs: ms.default(100),
+        /** Drain: clients still connected this long after the drain began are closed (1001) and the gateway stops. */
+        drainDeadlineMs: ms.default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    history: z
+      .object({
+        /** Events kept per room for resume and pull. */
+        capacity: positiveInt.max(100_000).default(1000),
+        idleTtlSeconds: positiveInt.default(86_400),
+      })
+      .strict()
+      .prefault({}),
+    inbox: z
+      .object({
+        capacity: positiveInt.max(10_000).default(200),
+        ttlSeconds: positiveInt.default(86_400),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        /** Per user per room, low-priority events (comments, likes) per second. */
+        userEventsPerSecond: positiveInt.default(5),
+        /** Per room, low-priority events per second from all users together. */
+        roomEventsPerSecond: positiveInt.default(1000),
+        /** Per user, high-priority writes (gifts, state, moderation, peer) per second. */
+        userHighPerSecond: positiveInt.default(50),
+        /** HTTP request body limit. */
+        maxBodyBytes: positiveInt.max(10_485_760).default(65_536),
+        stateValueMaxBytes: positiveInt.default(16_384),
+        maxPartials: positiveInt.default(64),
+        peerMaxTargets: positiveInt.default(1000),
+        commentMaxChars: positiveInt.default(500),
+        /** Size limit of an event's `data` as JSON. */
+        eventDataMaxBytes: positiveInt.default(4096),
+        pullMaxLimit: positiveInt.default(500),
+        listMaxLimit: positiveInt.default(200),
+      })
+      .strict()
+      .prefault({}),
+    worker: z
+      .object({
+        /** How often the online count is broadcast to live rooms. */
+        onlineIntervalMs: ms.default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    collections: z
+      .object({
+        /**
+         * Where room history, state, presence, the connection registry, inboxes, moderation and
+         * rate limits live: `memory` (in this process; `roomcast dev` only) or `redis` (shared by
+         * every process of a cluster).
+         */
+        engine: z.enum(['memory', 'redis']).default('memory'),
+        /** Redis URL for `engine: redis`: normally the Twemproxy (nutcracker) in front of the shards. */
+        redisUrl: redisUrl.optional(),
+        /** Starts every Redis key; lets several deployments share one Redis. No braces. */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{0,32}$/, 'up to 32 of [A-Za-z0-9:_-]')
+          .default('rc:'),
+      })
+      .strict()
+      .prefault({}),
+    bus: z
+      .object({
+        /**
+         * What carries room channels and gateway inboxes between processes: `memory` (in this
+         * process; `roomcast dev` only), `redis` (Pub/Sub, never through Twemproxy) or `nats`.
+         */
+        engine: z.enum(['memory', 'redis', 'nats']).default('memory'),
+        /** Server URL for `redis` (redis://host:port, a Redis server itself) or `nats` (nats://host:port, comma-separated for several). */
+        url: busUrl.optional(),
+        /** Redis Pub/Sub commands: `classic` (PUBLISH/SUBSCRIBE) or `sharded` (SPUBLISH/SSUBSCRIBE, Redis 7+). */
+        redisMode: z.enum(['classic', 'sharded']).default('classic'),
+      })
+      .strict()
+      .prefault({}),
+    rooms: z
+      .object({
+        /**
+         * PostgreSQL URL of each region's shard: `us=postgresql://…,eu=postgresql://…`. Several
+         * regions may share a server or a database (each region has its own schema). Empty: rooms
+         * live in the embedded PGlite of the data directory (`roomcast dev`).
+         */
+        shards: z.record(region, postgresUrl).default({}),
+        /** PostgreSQL URL of the append-only archive of ended rooms; required with `rooms.shards`. */
+        archive: postgresUrl.optional(),
+        /** Ended rooms left in a region shard (a move that did not finish) are moved out after this many days. */
+        hotWindowDays: z.number().min(0).max(3650).default(28),
+        /** How often the hot-window retention job runs. */
+        retentionIntervalMs: ms.default(600_000),
+        /** Rooms the retention job moves per batch (one shard transaction). */
+        retentionBatchSize: positiveInt.max(10_000).default(500),
+        /** Connections per PostgreSQL database (shard or archive). */
+        poolSize: positiveInt.max(1000).default(10),
+        /** Connecting to PostgreSQL (or waiting for a pooled connection) longer than this fails with 503. */
+        connectTimeoutMs: ms.default(2_000),
+        /** PostgreSQL cancels a statement running longer than this (statement_timeout); the request fails with 503. */
+        statementTimeoutMs: ms.default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    ledger: z
+      .object({
+        /**
+         * PostgreSQL URL of each balance shard, in order (one database each). Users are spread over
+         * this list by a stable hash of their ID, so its length and order are recorded in every
+         * shard and cannot change: a start with another list is refused. Empty: the balance shards
+         * are schemas of the embedded PGlite in the data directory (`roomcast dev`).
+         */
+        shards: z.array(postgresUrl).default([]),
+        /** Balance shards in the embedded PGlite (schemas `ledger_0` …) when `ledger.shards` is empty; fixed once created. */
+        embeddedShards: positiveInt.max(64).default(3),
+        /** Connections per balance shard database. */
+        poolSize: positiveInt.max(1000).default(10),
+        /** Connecting to a balance shard longer than this fails the request with 503. */
+        connectTimeoutMs: ms.default(2_000),
+        /** PostgreSQL cancels a ledger statement running longer than this (statement_timeout). */
+        statementTimeoutMs: ms.default(5_000),
+        /** How long a publisher holds a gift event's outbox row before another process may publish it. */
+        outboxLeaseMs: ms.default(5_000),
+        /** How often the outbox relay publishes gift events whose publisher crashed or failed. */
+        relayIntervalMs: ms.default(1_000),
+        /** Outbox rows the relay takes per shard per round. */
+        relayBatchSize: positiveInt.max(10_000).default(200),
+      })
+      .strict()
+      .prefault({}),
+    gifts: z
+      .object({
+        /** The gift catalogue, `id=price:Name,…`: `GET /v1/gifts` lists it in this order; prices in the smallest unit. */
+        catalogue: z
+          .record(giftId, giftSpec)
+          .default({ rose: '1:Rose', heart: '10:Heart', rocket: '500:Rocket' }),
+      })
+      .strict()
+      .prefault({}),
+    settler: z
+      .object({
+        /** How often the settler looks for ended rooms to settle (`roomcast dev` and `roomcast settler`). */
+        intervalMs: ms.default(2_000),
+        /** Rooms one settler claims per balance shard per round. */
+        batchSize: positiveInt.max(10_000).default(100),
+        /** Rooms settled at once by one settler. */
+        concurrency: positiveInt.max(256).default(4),
+        /** A claimed room is left to its settler this long before another may take it over (a crashed settler). */
+        leaseMs: ms.default(30_000),
+        /**
+         * Open room accounts are checked against the rooms store this often, so a room whose end
+         * never reached the ledger (a crash between ending it and closing its accounts) is settled anyway.
+         */
+        recheckIntervalMs: ms.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Pretty logs; default: when stdout is a terminal. */
+        pretty: z.boolean().optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const shardRegions = Object.keys(c.rooms.shards);
+    if (shardRegions.length > 0) {
+      const missing = c.regions.filter((r) => !shardRegions.includes(r));
+      const extra = shardRegions.filter((r) => !c.regions.includes(r));
+      if (missing.length > 0 || extra.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rooms', 'shards'],
+          message: `must name exactly the regions (${c.regions.join(',')}); ${
+            missing.length > 0 ? `missing ${missing.join(',')}` : `not a region: ${extra.join(',')}`
+          }`,
+        });
+      }
+      if (c.rooms.archive === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rooms', 'archive'],
+          message: 'is required with rooms.shards',
+        });
+      }
+    }
+    if (c.collections.engine === 'redis' && c.collections.redisUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['collections', 'redisUrl'],
+        message: 'is required with collections.engine redis',
+      });
+    }
+    if (c.bus.engine !== 'memory') {
+      const scheme = c.bus.url?.slice(0, c.bus.url.indexOf(':'));
+      if (c.bus.url === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bus', 'url'],
+          message: `is required with bus.engine ${c.bus.engine}`,
+        });
+      } else if ((c.bus.engine === 'redis') !== (scheme === 'redis' || scheme === 'rediss')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bus', 'url'],
+          message: `a ${scheme}:// URL does not fit bus.engine ${c.bus.engine}`,
+        });
+      }
+    }
+    const duplicateShard = c.ledger.shards.find((url, i) => c.ledger.shards.indexOf(url) !== i);
+    if (duplicateShard !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ledger', 'shards'],
+        message: 'lists one database twice; each balance shard needs a database of its own',
+      });
+    }
+    if (c.gateway.sendQueueHardBytes < c.gateway.sendQueueSoftBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateway', 'sendQueueHardBytes'],
+        message: 'must be at least gateway.sendQueueSoftBytes',
+      });
+    }
+    if (c.gateway.opsBurst < c.gateway.opsPerSecond) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gateway', 'opsBurst'],
+        message: 'must be at least gateway.opsPerSecond',
+      });
+    }
+  });
+
+export type RoomcastConfig = z.output<typeof configSchema>;
+export type RoomcastConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,114 @@
+import type { Room } from '@roomcast/protocol';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+import { GiftCatalogue } from './gift-catalogue.ts';
+import { GiftEventPublisher } from './gift-event-publisher.ts';
+import { GiftService } from './gift-service.ts';
+import { ModerationService } from './moderation-service.ts';
+import { PeerSignals } from './peer-signals.ts';
+import type { MessageBus } from './ports/bus.ts';
+import type { Collections } from './ports/collections.ts';
+import type { GiftOutbox, Ledger } from './ports/ledger.ts';
+import type { RoomRepository } from './ports/rooms.ts';
+import { RoomEvents } from './room-events.ts';
+import { RoomLedgerListener } from './room-ledger-listener.ts';
+import { RoomEndAnnouncer } from './room-lifecycle.ts';
+import { RoomMembership } from './room-membership.ts';
+import { RoomService } from './room-service.ts';
+import { RoomStateService } from './room-state-service.ts';
+
+/** The domain services every role shares, wired to whatever adapters the role chose. */
+export interface RoomcastCore {
+  rooms: RoomService;
+  events: RoomEvents;
+  state: RoomStateService;
+  peers: PeerSignals;
+  moderation: ModerationService;
+  /** Who has been in which room (for a host's peer targets). */
+  membership: RoomMembership;
+  gifts: GiftService;
+  /** Publishes gift events from the outbox; the role's outbox relay uses it too. */
+  giftEvents: GiftEventPublisher;
+  collections: Collections;
+  bus: MessageBus;
+}
+
+export function createCore(deps: {
+  config: RoomcastConfig;
+  repository: RoomRepository;
+  collections: Collections;
+  bus: MessageBus;
+  ledger: Ledger;
+  outbox: GiftOutbox;
+  metrics: RoomcastMetrics;
+  logger?: Logger;
+}): RoomcastCore {
+  const { config, repository, collections, bus, metrics, ledger } = deps;
+  const limits = { ...config.limits, stateInlineBytes: config.gateway.stateInlineBytes };
+  const rooms = new RoomService(repository, {
+    regions: config.regions,
+    cache: new LRUCache<string, Room>({ max: 100_000, ttl: 2_000 }),
+    titleMaxChars: 200,
+    metrics,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger.child({ component: 'rooms' }) }),
+  });
+  const events = new RoomEvents({
+    rooms,
+    history: collections.history,
+    bus,
+    moderation: collections.moderation,
+    rateLimits: collections.rateLimits,
+    metrics,
+    limits,
+  });
+  const state = new RoomStateService({
+    rooms,
+    store: collections.state,
+    bus,
+    rateLimits: collections.rateLimits,
+    metrics,
+    limits,
+  });
+  const peers = new PeerSignals({
+    rooms,
+    inbox: collections.inbox,
+    registry: collections.registry,
+    presence: collections.presence,
+    bus,
+    rateLimits: collections.rateLimits,
+    metrics,
+    limits,
+  });
+  const moderation = new ModerationService({ rooms, store: collections.moderation, bus, peers });
+  const membership = new RoomMembership(collections.presence);
+  const ledgerLogger = deps.logger?.child({ component: 'ledger' });
+  const giftEvents = new GiftEventPublisher({
+    outbox: deps.outbox,
+    publish: (event) => events.publishSystem(event.roomId, 'gift', event.data, event.from),
+    leaseMs: config.ledger.outboxLeaseMs,
+    metrics,
+    ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
+  });
+  const gifts = new GiftService({
+    rooms,
+    ledger,
+    publisher: giftEvents,
+    catalogue: GiftCatalogue.fromSettings(config.gifts.catalogue),
+    moderation: collections.moderation,
+    rateLimits: collections.rateLimits,
+    metrics,
+    limits,
+    leaseMs: config.ledger.outboxLeaseMs,
+  });
+  const ledgerListener = new RoomLedgerListener(ledger, {
+    metrics,
+    ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
+  });
+  rooms.onRoomStart(ledgerListener);
+  // Accounts close before the room_end event goes out, so gifts stop as early as possible.
+  rooms.onRoomEnd(ledgerListener);
+  rooms.onRoomEnd(new RoomEndAnnouncer(events, bus));
+  return { rooms, events, state, peers, moderation, membership, gifts, giftEvents, collections, bus };
+}

@@ -1,0 +1,111 @@
+import type { JsonValue, PartialState, StateSnapshot, StateVersions } from '@roomcast/protocol';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+import { encodeSignal, roomChannel } from './bus-signals.ts';
+import { fail } from './errors.ts';
+import { type Identity, isPrivileged } from './identity.ts';
+import { jsonByteLength } from './json-size.ts';
+import type { MessageBus } from './ports/bus.ts';
+import type { RateLimits } from './ports/rate-limits.ts';
+import type { RoomStateStore, StateChange } from './ports/room-state.ts';
+import type { RoomService } from './room-service.ts';
+
+export interface StateLimits {
+  stateValueMaxBytes: number;
+  maxPartials: number;
+  /** Partials up to this size are announced with their value; larger ones only with their version. */
+  stateInlineBytes: number;
+  userHighPerSecond: number;
+}
+
+const PARTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * State sync: the room's named partials with a total version. Writers are the host and admins;
+ * every change is announced on the room's channel (with the value when it is small).
+ */
+export class RoomStateService {
+  constructor(
+    private readonly deps: {
+      rooms: RoomService;
+      store: RoomStateStore;
+      bus: MessageBus;
+      rateLimits: RateLimits;
+      metrics: RoomcastMetrics;
+      limits: StateLimits;
+    },
+  ) {}
+
+  async set(identity: Identity, roomId: string, name: string, value: unknown): Promise<StateChange> {
+    if (!PARTIAL_NAME.test(name)) fail('bad_request', 'a state name is 1–64 of [A-Za-z0-9_.-]');
+    if (value === undefined) fail('bad_request', 'body must be {"value": <JSON>}');
+    const size = jsonByteLength(value);
+    if (size === undefined) fail('bad_request', 'value must be JSON');
+    if (size > this.deps.limits.stateValueMaxBytes) {
+      fail('too_large', `value is ${size} bytes; the limit is ${this.deps.limits.stateValueMaxBytes}`);
+    }
+    const room = await this.deps.rooms.get(roomId);
+    if (!this.deps.rooms.isHostOrAdmin(identity, room))
+      fail('forbidden', 'only the host or an admin can change state');
+    if (room.status !== 'live') fail('room_ended', 'the room has ended');
+    if (!isPrivileged(identity)) {
+      const d = await this.deps.rateLimits.consume(
+        `uh:${identity.userId}`,
+        this.deps.limits.userHighPerSecond,
+      );
+      if (!d.allowed) fail('rate_limited', 'too many writes', Math.ceil(d.retryAfterMs / 1000));
+    }
+    const change = await this.deps.store.set(room.id, name, value as JsonValue, this.deps.limits.maxPartials);
+    if (change === null)
+      fail('conflict', `a room has at most ${this.deps.limits.maxPartials} state partials`);
+    const partial: PartialState =
+      size <= this.deps.limits.stateInlineBytes
+        ? { v: change.v, value: value as JsonValue }
+        : { v: change.v };
+    await this.deps.bus.publish(
+      roomChannel(room.id),
+      encodeSignal({ kind: 'ss', room: room.id, total: change.total, partials: { [name]: partial } }),
+    );
+    this.deps.metrics.busMessages.inc({ direction: 'out' });
+    return change;
+  }
+
+  async versions(identity: Identity, roomId: string): Promise<StateVersions> {
+    const room = await this.deps.rooms.getVisible(identity, roomId);
+    return this.deps.store.versions(room.id);
+  }
+
+  /** The partials whose version differs from `have` (all of them when `have` is empty). */
+  async since(identity: Identity, roomId: string, have: ReadonlyMap<string, number>): Promise<StateSnapshot> {
+    const room = await this.deps.rooms.getVisible(identity, roomId);
+    const snapshot = await this.deps.store.snapshot(room.id);
+    if (have.size === 0) return snapshot;
+    const partials: StateSnapshot['partials'] = {};
+    for (const [name, partial] of Object.entries(snapshot.partials)) {
+      if (have.get(name) !== partial.v) partials[name] = partial;
+    }
+    return { total: snapshot.total, partials };
+  }
+
+  /** The full snapshot without access checks (the gateway checked them at join). */
+  snapshot(roomId: string): Promise<StateSnapshot> {
+    return this.deps.store.snapshot(roomId);
+  }
+}
+
+/** Parses `have=name:v,name:v`; malformed entries are a 400. */
+export function parseHave(have: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (have === undefined || have === '') return out;
+  const entries = have.split(',');
+  if (entries.length > 1000) fail('bad_request', 'have lists too many partials');
+  for (const entry of entries) {
+    const at = entry.lastIndexOf(':');
+    const name = entry.slice(0, at);
+    const v = Number(entry.slice(at + 1));
+    if (at <= 0 || !PARTIAL_NAME.test(name) || !Number.isSafeInteger(v) || v < 0) {
+      fail('bad_request', `malformed have entry "${entry}"; expected name:version`);
+    }
+    out.set(name, v);
+  }
+  return out;
+}

@@ -1,0 +1,454 @@
+import {
+  CloseCode,
+  type FrameCodec,
+  type JoinFrame,
+  type PeerFrame,
+  type PublishFrame,
+  RoomcastError,
+} from '@roomcast/protocol';
+import type { Logger } from 'pino';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import {
+  decodeGatewaySignal,
+  type GatewaySignal,
+  gatewayChannel,
+  type KickReason,
+} from '../core/bus-signals.ts';
+import type { RoomcastCore } from '../core/core.ts';
+import { getOrInsert } from '../core/get-or-insert.ts';
+import type { Identity } from '../core/identity.ts';
+import type { BusSubscription } from '../core/ports/bus.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
+import { parseClientFrame } from './client-frames.ts';
+import { RoomChannels } from './room-channels.ts';
+
+export type GatewayOptions = RoomcastConfig['gateway'] & { historyCapacity: number };
+
+const PUMP_INTERVAL_MS = 10;
+const CHANNEL_LINGER_MS = 5_000;
+
+/**
+ * The gateway role: holds client connections, authorizes joins, fans out room signals through its
+ * room channels, delivers peer signals addressed to its users, and keeps heartbeats, presence
+ * reports and the connection registry up to date. It never trusts a client frame: every frame is
+ * size-checked, rate-limited, decoded and validated, and a bad one costs only its sender.
+ */
+export class Gateway {
+  private readonly connections = new Set<ClientConnection>();
+  private readonly byUser = new Map<string, Set<ClientConnection>>();
+  private readonly backlogged = new Set<ClientConnection>();
+  private readonly channels: RoomChannels;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly reportedRooms = new Set<string>();
+  private inbox: BusSubscription | undefined;
+  private draining = false;
+
+  constructor(
+    private readonly deps: {
+      gatewayId: string;
+      core: RoomcastCore;
+      metrics: RoomcastMetrics;
+      logger: Logger;
+      options: GatewayOptions;
+    },
+  ) {
+    const { core, metrics, logger, options } = deps;
+    this.channels = new RoomChannels({
+      bus: core.bus,
+      history: core.collections.history,
+      metrics,
+      logger,
+      lingerMs: CHANNEL_LINGER_MS,
+      options: {
+        batchWindowMs: options.batchWindowMs,
+        immediateBelowMembers: options.immediateBelowMembers,
+        hugeRoomMembers: options.hugeRoomMembers,
+        hugeRoomWindowMs: options.hugeRoomWindowMs,
+        gapWaitMs: 50,
+        recentCapacity: Math.min(512, options.historyCapacity),
+        historyCapacity: options.historyCapacity,
+      },
+      onEvicted: (conn, room, reason) => this.evicted(conn, room, reason),
+    });
+  }
+
+  get id(): string {
+    return this.deps.gatewayId;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Subscribes to this gateway's own channel and starts heartbeats, pumping and presence reports. */
+  async start(): Promise<void> {
+    const { core, metrics, logger, options } = this.deps;
+    this.inbox = await core.bus.subscribe(gatewayChannel(this.id), (payload) => {
+      metrics.busMessages.inc({ direction: 'in' });
+      const signal = decodeGatewaySignal(payload);
+      if (signal === undefined) {
+        metrics.busMalformed.inc();
+        logger.warn({ bytes: payload.byteLength }, 'dropped a malformed gateway bus message');
+        return;
+      }
+      this.deliverPeer(signal);
+    });
+    this.every(options.heartbeatIntervalMs, () => this.heartbeat());
+    this.every(PUMP_INTERVAL_MS, () => this.pump());
+    this.every(options.presenceIntervalMs, () => void this.reportPresence());
+  }
+
+  /** Whether a new connection may be accepted now. */
+  canAccept(): boolean {
+    return !this.draining && this.connections.size < this.deps.options.maxConnections;
+  }
+
+  /** Adopts an authenticated socket. The transport calls onFrame/onPong/onClosed for it. */
+  accept(socket: ClientSocket, codec: FrameCodec, identity: Identity): ClientConnection {
+    const { metrics, options } = this.deps;
+    const conn = new ClientConnection(socket, codec, identity, options, {
+      backlogged: (c) => this.backlogged.add(c),
+      dropped: (n) => metrics.droppedEvents.inc({ reason: 'slow_consumer' }, n),
+      tooSlow: (c) => this.closeConnection(c, CloseCode.tooSlow, 'too slow: send queue full'),
+    });
+    this.connections.add(conn);
+    metrics.connections.set(this.connections.size);
+    const mine = getOrInsert(this.byUser, identity.userId, () => new Set<ClientConnection>());
+    if (mine.size === 0) {
+      this.background(
+        this.deps.core.collections.registry.register(
+          this.id,
+          [identity.userId],
+          options.presenceIntervalMs * 3,
+        ),
+        'registry register',
+      );
+    }
+    mine.add(conn);
+    return conn;
+  }
+
+  /** One frame from a client. Never throws. */
+  onFrame(conn: ClientConnection, data: Uint8Array | string): void {
+    if (conn.closed) return;
+    conn.alive = true;
+    const { options } = this.deps;
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (size > options.maxFrameBytes) {
+      this.closeConnection(
+        conn,
+        CloseCode.frameTooLarge,
+        `frame of ${size} bytes exceeds ${options.maxFrameBytes}`,
+      );
+      return;
+    }
+    if (!conn.ops.take()) {
+      conn.rateStrikes++;
+      if (conn.rateStrikes > options.opsBurst) {
+        this.closeConnection(conn, CloseCode.tooSlow, 'rate limited: too many ops');
+        return;
+      }
+      this.sendError(
+        conn,
+        new RoomcastError('rate_limited', `at most ${options.opsPerSecond} ops per second`),
+      );
+      return;
+    }
+    conn.rateStrikes = 0;
+    let value: unknown;
+    try {
+      value = conn.codec.decode(data);
+    } catch {
+      this.malformed(conn, `not a ${conn.codec.subprotocol} frame`);
+      return;
+    }
+    const parsed = parseClientFrame(value);
+    if (!parsed.ok) {
+      this.malformed(conn, parsed.message, parsed.ref);
+      return;
+    }
+    const frame = parsed.frame;
+    switch (frame.op) {
+      case 'ping':
+        conn.sendFrame({ op: 'pong' });
+        return;
+      case 'join':
+        void this.join(conn, frame);
+        return;
+      case 'leave':
+        this.leave(conn, frame.room);
+        return;
+      case 'publish':
+        void this.publish(conn, frame);
+        return;
+    }
+  }
+
+  onPong(conn: ClientConnection): void {
+    conn.alive = true;
+  }
+
+  /** The transport saw the socket close (either side). */
+  onClosed(conn: ClientConnection): void {
+    if (!this.connections.delete(conn)) return;
+    conn.closed = true;
+    this.backlogged.delete(conn);
+    for (const [room, channel] of conn.rooms) {
+      channel?.removeMember(conn);
+      if (channel !== undefined) this.channels.release(room);
+    }
+    conn.rooms.clear();
+    const mine = this.byUser.get(conn.userId);
+    mine?.delete(conn);
+    if (mine !== undefined && mine.size === 0) {
+      this.byUser.delete(conn.userId);
+      this.background(
+        this.deps.core.collections.registry.unregister(this.id, [conn.userId]),
+        'registry unregister',
+      );
+    }
+    this.deps.metrics.connections.set(this.connections.size);
+  }
+
+  /**
+   * Drain: stop accepting joins, tell clients in paced batches to reconnect (with a jittered
+   * delay) and resume from their cursor elsewhere; close what is left at the deadline.
+   */
+  async drain(deadlineMs = 30_000): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const { drainBatchSize, drainBatchIntervalMs } = this.deps.options;
+    const conns = [...this.connections];
+    for (let i = 0; i < conns.length; i += drainBatchSize) {
+      for (const conn of conns.slice(i, i + drainBatchSize)) {
+        conn.sendFrame({ op: 'reconnect', delayMs: Math.floor(Math.random() * 1000) });
+      }
+      if (i + drainBatchSize < conns.length) await sleep(drainBatchIntervalMs);
+    }
+    const deadline = Date.now() + deadlineMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await sleep(50);
+    for (const conn of [...this.connections])
+      this.closeConnection(conn, CloseCode.goingAway, 'gateway draining');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const conn of [...this.connections])
+      this.closeConnection(conn, CloseCode.goingAway, 'server shutting down');
+    await this.inbox?.unsubscribe();
+    await this.channels.closeAll();
+    const users = [...this.byUser.keys()];
+    if (users.length > 0)
+      await this.deps.core.collections.registry.unregister(this.id, users).catch(() => undefined);
+  }
+
+  private async join(conn: ClientConnection, frame: JoinFrame): Promise<void> {
+    const { core, options } = this.deps;
+    const roomId = frame.room;
+    if (this.draining) {
+      this.sendError(conn, new RoomcastError('unavailable', 'this gateway is draining; reconnect'), roomId);
+      return;
+    }
+    if (conn.rooms.has(roomId)) {
+      this.sendError(conn, new RoomcastError('conflict', 'already joined'), roomId);
+      return;
+    }
+    if (conn.rooms.size >= options.maxRoomsPerConnection) {
+      this.sendError(
+        conn,
+        new RoomcastError('bad_request', `at most ${options.maxRoomsPerConnection} rooms per connection`),
+        roomId,
+      );
+      return;
+    }
+    conn.rooms.set(roomId, undefined);
+    try {
+      const room = await core.rooms.getLive(conn.identity, roomId);
+      if (await core.moderation.isBanned(room.id, conn.userId))
+        throw new RoomcastError('banned', 'you are banned from this room');
+      const channel = await this.channels.acquire(room.id);
+      const [state, replay] = await Promise.all([
+        core.state.snapshot(room.id),
+        frame.cursor === undefined ? undefined : channel.prepareResume(frame.cursor, frame.epoch),
+      ]);
+      if (conn.closed || !conn.rooms.has(roomId) || channel.closed) {
+        this.channels.release(room.id);
+        if (!conn.closed && channel.closed)
+          throw new RoomcastError('unavailable', 'the room closed while joining');
+        return;
+      }
+      channel.addMember(conn, replay === undefined ? { state } : { state, replay });
+      conn.rooms.set(roomId, channel);
+      this.background(core.membership.mark(room.id, conn.userId), 'room membership');
+      if (channel.size < options.enterEventsBelow) {
+        const name = conn.identity.name;
+        this.background(
+          core.events.publishSystem(
+            room.id,
+            'enter',
+            name === undefined ? { user: conn.userId } : { user: conn.userId, name },
+            conn.userId,
+          ),
+          'enter event',
+        );
+      }
+    } catch (err) {
+      if (conn.rooms.get(roomId) === undefined) conn.rooms.delete(roomId);
+      this.sendError(conn, err, roomId);
+    }
+  }
+
+  private leave(conn: ClientConnection, roomId: string): void {
+    if (!conn.rooms.has(roomId)) {
+      this.sendError(conn, new RoomcastError('not_found', 'not joined to this room'), roomId);
+      return;
+    }
+    const channel = conn.rooms.get(roomId);
+    conn.rooms.delete(roomId);
+    if (channel !== undefined) {
+      channel.removeMember(conn);
+      this.channels.release(roomId);
+    }
+    conn.sendFrame({ op: 'left', room: roomId });
+  }
+
+  private async publish(conn: ClientConnection, frame: PublishFrame): Promise<void> {
+    try {
+      const seq = await this.deps.core.events.publish(
+        conn.identity,
+        frame.room,
+        frame.type,
+        frame.data ?? {},
+      );
+      conn.sendFrame(frame.ref === undefined ? { op: 'ack', seq } : { op: 'ack', ref: frame.ref, seq });
+    } catch (err) {
+      this.sendError(conn, err, frame.room, frame.ref);
+    }
+  }
+
+  private evicted(conn: ClientConnection, room: string, reason: KickReason): void {
+    conn.rooms.delete(room);
+    conn.sendFrame({ op: 'left', room, reason });
+    this.channels.release(room);
+  }
+
+  private deliverPeer(signal: GatewaySignal): void {
+    const { message } = signal;
+    const encoded = new Map<string, OutboundFrame>();
+    for (const { user, seq } of signal.recipients) {
+      const conns = this.byUser.get(user);
+      if (conns === undefined) continue;
+      const frame: PeerFrame = { op: 'peer', ...message, seq };
+      for (const conn of conns) {
+        const key = `${conn.codec.subprotocol}:${user}`;
+        conn.send(getOrInsert(encoded, key, () => ({ bytes: conn.codec.encode(frame), lowEvents: 0 })));
+      }
+    }
+  }
+
+  private malformed(conn: ClientConnection, message: string, ref?: string): void {
+    conn.malformed++;
+    if (conn.malformed > this.deps.options.malformedLimit) {
+      this.closeConnection(conn, CloseCode.malformed, 'too many malformed frames');
+      return;
+    }
+    this.sendError(conn, new RoomcastError('bad_request', message), undefined, ref);
+  }
+
+  private sendError(conn: ClientConnection, err: unknown, room?: string, ref?: string): void {
+    let code: string;
+    let message: string;
+    if (err instanceof RoomcastError) {
+      code = err.code;
+      message = err.message;
+    } else {
+      code = 'internal';
+      message = 'internal error';
+      this.deps.logger.error({ err, user: conn.userId }, 'gateway op failed');
+    }
+    this.deps.metrics.wsErrors.inc({ code });
+    conn.sendFrame({
+      op: 'error',
+      code,
+      message,
+      ...(ref === undefined ? {} : { ref }),
+      ...(room === undefined ? {} : { room }),
+    });
+  }
+
+  private closeConnection(conn: ClientConnection, code: number, reason: string): void {
+    if (conn.closed) return;
+    this.deps.metrics.closes.inc({ code: String(code) });
+    conn.close(code, reason);
+    this.onClosed(conn);
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.identity.expiresAt <= now) {
+        this.closeConnection(conn, CloseCode.unauthorized, 'token expired');
+      } else if (!conn.alive) {
+        this.deps.metrics.closes.inc({ code: 'heartbeat' });
+        conn.socket.terminate();
+        this.onClosed(conn);
+      } else {
+        conn.alive = false;
+        conn.socket.ping();
+      }
+    }
+  }
+
+  private pump(): void {
+    if (this.backlogged.size === 0) {
+      this.deps.metrics.sendQueueBytes.set(0);
+      return;
+    }
+    let queued = 0;
+    for (const conn of this.backlogged) {
+      if (!conn.pump()) this.backlogged.delete(conn);
+      else queued += conn.queuedByteCount;
+    }
+    this.deps.metrics.sendQueueBytes.set(queued);
+  }
+
+  private async reportPresence(): Promise<void> {
+    const { core, options } = this.deps;
+    const counts = new Map<string, number>();
+    for (const channel of this.channels.channels()) counts.set(channel.room, channel.size);
+    for (const room of this.reportedRooms) if (!counts.has(room)) counts.set(room, 0);
+    this.reportedRooms.clear();
+    for (const [room, n] of counts) if (n > 0) this.reportedRooms.add(room);
+    const ttl = options.presenceIntervalMs * 3;
+    await Promise.all([
+      core.collections.presence.report(this.id, counts, ttl),
+      this.byUser.size > 0
+        ? core.collections.registry.register(this.id, [...this.byUser.keys()], ttl)
+        : undefined,
+    ]).catch((err: unknown) => this.deps.logger.warn({ err }, 'presence report failed'));
+  }
+
+  /** Reports presence now instead of at the next interval (tests, drain). */
+  async reportPresenceNow(): Promise<void> {
+    await this.reportPresence();
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private background(work: Promise<unknown> | undefined, what: string): void {
+    work?.catch((err: unknown) => this.deps.logger.warn({ err }, `${what} failed`));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,135 @@
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { DevTokenIssuer } from '../adapters/auth/dev-token-issuer.ts';
+import type { LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
+import { buildHttpApp } from '../api/http-app.ts';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import type { RoomcastCore } from '../core/core.ts';
+import { OnlineCountJob } from '../core/online-count-job.ts';
+import { OutboxRelay } from '../core/outbox-relay.ts';
+import { RoomRetentionJob } from '../core/room-retention-job.ts';
+import { Settler } from '../core/settler.ts';
+import type { Gateway } from '../gateway/gateway.ts';
+import { RoomcastMetrics } from '../observability/metrics.ts';
+import { devJwtSecret } from './dev-secret.ts';
+import { createCoreOn, openInfrastructure } from './infrastructure.ts';
+import { createVerifier, listen, serveWebSocket, startGatewayCore } from './role-http.ts';
+
+/** A running roomcast server. */
+export interface RunningServer {
+  /** http://host:port */
+  url: string;
+  port: number;
+  gateway: Gateway;
+  /** The domain services, for embedding and tests. */
+  core: RoomcastCore;
+  /** The hot-window retention job, running on its interval; tests may call `runOnce`. */
+  retention: RoomRetentionJob;
+  /** The gift outbox relay, running on its interval; tests may call `runOnce`. */
+  relay: OutboxRelay;
+  /** The settler, running on its interval; tests may call `runOnce`. */
+  settler: Settler;
+  /** The balance shards' stores, for embedding and tests. */
+  ledger: LedgerStores;
+  /** Graceful stop: clients are told to reconnect, stores are closed. */
+  close(options?: { drain?: boolean }): Promise<void>;
+}
+
+/**
+ * `roomcast dev`: every role in one process on embedded stores — one PGlite for rooms and balances
+ * (persisted in the data directory; one schema per region, one for the archive, one per balance
+ * shard), in-process bus and collections — serving HTTP and WebSocket on one port, with the
+ * outbox relay and the settler on timers. With `rooms.shards` or `ledger.shards` set, rooms or
+ * balances live in those PostgreSQL databases instead (tests use this to run on real shards); with
+ * `collections.engine` or `bus.engine` set, collections or the bus live on Redis or NATS
+ * (infrastructure.ts opens whatever the settings name).
+ */
+export async function startDev(config: RoomcastConfig, logger: Logger): Promise<RunningServer> {
+  const dataDir = config.dataDir;
+  await mkdir(dataDir, { recursive: true });
+  const secret =
+    config.jwt.secret ?? (config.jwt.jwksUrl === undefined ? await devJwtSecret(dataDir) : undefined);
+  const metrics = new RoomcastMetrics();
+  const roomsLogger = logger.child({ component: 'rooms' });
+  const infra = await openInfrastructure(config, logger);
+  const { repository, ledger, collections, bus } = infra;
+  const core = createCoreOn(infra, config, metrics, logger);
+  const verifier = createVerifier(config, secret);
+  const gateway = await startGatewayCore(config, core, metrics, logger);
+  const onlineCounts = new OnlineCountJob({
+    presence: collections.presence,
+    events: core.events,
+    intervalMs: config.worker.onlineIntervalMs,
+    logger: logger.child({ component: 'worker' }),
+  });
+  onlineCounts.start();
+  const retention = new RoomRetentionJob({
+    repository,
+    regions: config.regions,
+    hotWindowDays: config.rooms.hotWindowDays,
+    batchSize: config.rooms.retentionBatchSize,
+    intervalMs: config.rooms.retentionIntervalMs,
+    logger: roomsLogger,
+    metrics,
+  });
+  retention.start();
+  const ledgerLogger = logger.child({ component: 'ledger' });
+  const relay = new OutboxRelay({
+    outbox: ledger.outbox,
+    publisher: core.giftEvents,
+    leaseMs: config.ledger.outboxLeaseMs,
+    batchSize: config.ledger.relayBatchSize,
+    intervalMs: config.ledger.relayIntervalMs,
+    logger: ledgerLogger,
+    metrics,
+  });
+  relay.start();
+  const settler = new Settler({
+    store: ledger.settlements,
+    ledger: ledger.ledger,
+    rooms: repository,
+    ...config.settler,
+    logger: logger.child({ component: 'settler' }),
+    metrics,
+  });
+  settler.start();
+
+  const app = buildHttpApp({
+    config,
+    core,
+    verifier,
+    metrics,
+    logger,
+    ...(config.devMode && secret !== undefined ? { devTokens: new DevTokenIssuer(secret) } : {}),
+    readiness: [],
+    gateways: [gateway],
+  });
+  const ws = serveWebSocket(app, { config, gateway, verifier, metrics, logger });
+  const { port, url } = await listen(app, config);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    gateway,
+    core,
+    retention,
+    relay,
+    settler,
+    ledger,
+    close: (options = {}) => {
+      closing ??= (async () => {
+        await onlineCounts.stop();
+        await retention.stop();
+        await relay.stop();
+        await settler.stop();
+        if (options.drain === true) await gateway.drain(config.gateway.drainDeadlineMs);
+        await gateway.stop();
+        await ws.close();
+        await app.close();
+        await infra.close();
+      })();
+      return closing;
+    },
+  };
+}

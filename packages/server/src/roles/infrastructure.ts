@@ -1,0 +1,197 @@
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { MemoryBus } from '../adapters/memory/memory-bus.ts';
+import { createMemoryCollections } from '../adapters/memory/memory-collections.ts';
+import { NatsBus } from '../adapters/nats/nats-bus.ts';
+import { type BusConnectionOptions, RedisBus } from '../adapters/redis/redis-bus.ts';
+import { createRedisCollections, TWEMPROXY_SAFE_OPTIONS } from '../adapters/redis/redis-collections.ts';
+import { createLedgerStores, type LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
+import { openPglite, type PgliteClient } from '../adapters/sql/pglite-client.ts';
+import { createRoomRepository } from '../adapters/sql/room-repositories.ts';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import { createCore, type RoomcastCore } from '../core/core.ts';
+import type { MessageBus } from '../core/ports/bus.ts';
+import type { Collections } from '../core/ports/collections.ts';
+import type { RoomRepository } from '../core/ports/rooms.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+
+/** The roles that run as processes of a cluster, sharing state only through real engines. */
+export type ClusterRole = 'gateway' | 'api' | 'worker';
+
+/**
+ * A role's configuration cannot work: the message names the setting (and its env var). Thrown at
+ * start, before any engine is contacted, so a misconfigured process fails at once and says why.
+ */
+export class RoleConfigError extends Error {
+  override readonly name = 'RoleConfigError';
+  readonly code = 'invalid_config';
+}
+
+/** The adapters a role runs on, opened from its configuration; `close` releases all of them. */
+export interface Infrastructure {
+  repository: RoomRepository;
+  ledger: LedgerStores;
+  collections: Collections;
+  bus: MessageBus;
+  /** Closes the bus, the collections' connection, the ledger and rooms pools and the embedded PGlite. */
+  close(): Promise<void>;
+}
+
+/**
+ * Refuses a cluster role's configuration that names an embedded engine: an in-process bus or
+ * collections, or rooms/balances in a PGlite, would silently split the cluster into islands that
+ * never see each other's events. Also requires a way to verify tokens (no dev secret is generated).
+ */
+export function assertClusterConfig(config: RoomcastConfig, role: ClusterRole): void {
+  const need = (ok: boolean, what: string): void => {
+    if (!ok) throw new RoleConfigError(`roomcast ${role} needs ${what}`);
+  };
+  need(
+    config.collections.engine !== 'memory',
+    'collections.engine redis and collections.redisUrl (ROOMCAST_COLLECTIONS_ENGINE=redis, ROOMCAST_COLLECTIONS_REDIS_URL); memory collections are for roomcast dev only',
+  );
+  need(
+    config.bus.engine !== 'memory',
+    'bus.engine nats or redis and bus.url (ROOMCAST_BUS_ENGINE, ROOMCAST_BUS_URL); the memory bus is for roomcast dev only',
+  );
+  need(
+    Object.keys(config.rooms.shards).length > 0,
+    'rooms.shards and rooms.archive (ROOMCAST_ROOMS_SHARDS, ROOMCAST_ROOMS_ARCHIVE); embedded rooms are for roomcast dev only',
+  );
+  need(
+    config.ledger.shards.length > 0,
+    'ledger.shards (ROOMCAST_LEDGER_SHARDS); embedded balances are for roomcast dev only',
+  );
+  if (role !== 'worker') {
+    need(
+      config.jwt.secret !== undefined || config.jwt.jwksUrl !== undefined,
+      'jwt.secret or jwt.jwksUrl (ROOMCAST_JWT_SECRET, ROOMCAST_JWKS_URL) to verify tokens',
+    );
+  }
+}
+
+/** ioredis options for one Redis server from `redis://[user:password@]host:port[/db]`. */
+export function redisOptionsFromUrl(url: string): BusConnectionOptions {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  return {
+    host: u.hostname,
+    port: u.port === '' ? 6379 : Number(u.port),
+    ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
+    ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
+    ...(db === undefined || !Number.isInteger(db) ? {} : { db }),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** Runs every closer even when one fails, in order; rethrows the first failure. */
+async function closeAll(closers: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  let first: unknown;
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+/**
+ * Opens the adapters the configuration names: rooms and balances on PostgreSQL or the embedded
+ * PGlite of the data directory (opened once, only when something lives in it), collections in
+ * memory or on Redis (through Twemproxy), the bus in memory, on Redis Pub/Sub or on NATS. What was
+ * opened before a failure is closed again before the error is rethrown.
+ */
+export async function openInfrastructure(config: RoomcastConfig, logger: Logger): Promise<Infrastructure> {
+  const closers: Array<() => Promise<unknown>> = [];
+  // Released in reverse order of opening: the bus and collections before the databases.
+  const close = () => closeAll([...closers].reverse());
+  try {
+    const roomsLogger = logger.child({ component: 'rooms' });
+    const onPoolError = (err: Error, url: string) =>
+      roomsLogger.warn({ err, url }, 'idle PostgreSQL connection lost');
+    // One embedded PGlite for whatever is not on PostgreSQL: its startup costs about a second.
+    let embedded: PgliteClient | undefined;
+    if (Object.keys(config.rooms.shards).length === 0 || config.ledger.shards.length === 0) {
+      const pglite = await openPglite(join(config.dataDir, 'pg'));
+      closers.push(() => pglite.close());
+      embedded = pglite;
+    }
+    const repository = await createRoomRepository(config, { onPoolError, pglite: embedded });
+    closers.push(() => repository.close());
+    const ledger = await createLedgerStores(config, { onPoolError, pglite: embedded });
+    closers.push(() => ledger.close());
+    const collections = openCollections(config, logger, closers);
+    closers.push(() => collections.close());
+    const bus = await openBus(config, logger);
+    closers.push(() => bus.close());
+    return { repository, ledger, collections, bus, close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function openCollections(
+  config: RoomcastConfig,
+  logger: Logger,
+  closers: Array<() => Promise<unknown>>,
+): Collections {
+  const sizes = {
+    historyCapacity: config.history.capacity,
+    historyIdleTtlMs: config.history.idleTtlSeconds * 1000,
+    inboxCapacity: config.inbox.capacity,
+    inboxTtlMs: config.inbox.ttlSeconds * 1000,
+  };
+  const { redisUrl } = config.collections;
+  if (config.collections.engine === 'memory' || redisUrl === undefined) return createMemoryCollections(sizes);
+  const log = logger.child({ component: 'collections' });
+  const redis = new Redis({
+    ...redisOptionsFromUrl(redisUrl),
+    ...TWEMPROXY_SAFE_OPTIONS,
+    // Fail a command after a few reconnect attempts (the request answers 503) instead of hanging.
+    maxRetriesPerRequest: 3,
+  });
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'collections Redis connection error'));
+  // disconnect, not QUIT: Twemproxy does not proxy QUIT.
+  closers.push(async () => redis.disconnect());
+  return createRedisCollections({ redis, keyPrefix: config.collections.keyPrefix, ...sizes });
+}
+
+async function openBus(config: RoomcastConfig, logger: Logger): Promise<MessageBus> {
+  const { engine, url, redisMode } = config.bus;
+  if (engine === 'memory' || url === undefined) return new MemoryBus();
+  const log = logger.child({ component: 'bus' });
+  const onHandlerError = (err: unknown, channel: string) =>
+    log.error({ err, channel }, 'a bus handler threw');
+  if (engine === 'nats') {
+    return NatsBus.connect({ nats: { servers: url.split(',').map((s) => s.trim()) }, onHandlerError });
+  }
+  return new RedisBus({
+    redis: redisOptionsFromUrl(url),
+    mode: redisMode,
+    onHandlerError,
+    onConnectionError: (err) => log.warn({ err: err.message }, 'bus Redis connection error'),
+  });
+}
+
+/** The domain core wired to an opened infrastructure: what every role runs on. */
+export function createCoreOn(
+  infra: Infrastructure,
+  config: RoomcastConfig,
+  metrics: RoomcastMetrics,
+  logger: Logger,
+): RoomcastCore {
+  return createCore({
+    config,
+    repository: infra.repository,
+    collections: infra.collections,
+    bus: infra.bus,
+    ledger: infra.ledger.ledger,
+    outbox: infra.ledger.outbox,
+    metrics,
+    logger,
+  });
+}

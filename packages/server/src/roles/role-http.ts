@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { JoseTokenVerifier } from '../adapters/auth/jose-token-verifier.ts';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import type { RoomcastCore } from '../core/core.ts';
+import type { TokenVerifier } from '../core/identity.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { attachWebSocketServer } from '../gateway/ws-server.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+
+/** The token verifier every serving role uses: HS256 with `secret`, or the JWKS of `jwt.jwksUrl`. */
+export function createVerifier(config: RoomcastConfig, secret: string | undefined): JoseTokenVerifier {
+  return new JoseTokenVerifier({
+    ...(secret === undefined ? {} : { secret }),
+    ...(config.jwt.jwksUrl === undefined ? {} : { jwksUrl: config.jwt.jwksUrl }),
+    ...(config.jwt.issuer === undefined ? {} : { issuer: config.jwt.issuer }),
+    ...(config.jwt.audience === undefined ? {} : { audience: config.jwt.audience }),
+    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+    regions: config.regions,
+  });
+}
+
+/**
+ * Starts listening on `config.host:config.port` and returns the port and a URL a local client can
+ * use (a wildcard listen address is reached through loopback).
+ */
+export async function listen(
+  app: FastifyInstance,
+  config: RoomcastConfig,
+): Promise<{ port: number; url: string }> {
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  return { port, url };
+}
+
+/** A gateway with this process's ID (configured or random), started: subscribed to its own bus channel. */
+export async function startGatewayCore(
+  config: RoomcastConfig,
+  core: RoomcastCore,
+  metrics: RoomcastMetrics,
+  logger: Logger,
+): Promise<Gateway> {
+  const gateway = new Gateway({
+    gatewayId: config.gatewayId ?? `gw-${randomBytes(4).toString('hex')}`,
+    core,
+    metrics,
+    logger: logger.child({ component: 'gateway' }),
+    options: { ...config.gateway, historyCapacity: config.history.capacity },
+  });
+  await gateway.start();
+  return gateway;
+}
+
+/** Serves `/v1/ws` for `gateway` on the app's HTTP server. */
+export function serveWebSocket(
+  app: FastifyInstance,
+  deps: {
+    config: RoomcastConfig;
+    gateway: Gateway;
+    verifier: TokenVerifier;
+    metrics: RoomcastMetrics;
+    logger: Logger;
+  },
+): { close(): Promise<void> } {
+  return attachWebSocketServer(app.server, {
+    gateway: deps.gateway,
+    verifier: deps.verifier,
+    logger: deps.logger.child({ component: 'ws' }),
+    metrics: deps.metrics,
+    maxFrameBytes: deps.config.gateway.maxFrameBytes,
+  });
+}

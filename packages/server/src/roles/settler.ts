@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import { openPostgresLedger } from '../adapters/sql/ledger/ledger-stores.ts';
+import { createPostgresRoomRepository } from '../adapters/sql/room-repositories.ts';
+import type { RoomcastConfig } from '../config/config-schema.ts';
+import { Settler } from '../core/settler.ts';
+import { RoomcastMetrics } from '../observability/metrics.ts';
+
+/** A running `roomcast settler`. */
+export interface RunningSettler {
+  settler: Settler;
+  /** Stops after the run in progress and closes the database pools. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the settler's configuration lacks the databases it needs. */
+export class SettlerConfigError extends Error {
+  override readonly name = 'SettlerConfigError';
+}
+
+/**
+ * `roomcast settler`: settles ended rooms' accounts into their hosts' balances, on a timer, until
+ * stopped. Needs the PostgreSQL balance shards (`ledger.shards`) and the rooms store
+ * (`rooms.shards`, `rooms.archive`), which it asks whether rooms the ledger still has open have
+ * ended. Stateless: run several for availability (they share the work, never pay twice) and kill
+ * any of them at any point; a restarted one finishes what the killed one left.
+ */
+export async function startSettler(config: RoomcastConfig, logger: Logger): Promise<RunningSettler> {
+  if (config.ledger.shards.length === 0) {
+    throw new SettlerConfigError('roomcast settler needs ledger.shards (ROOMCAST_LEDGER_SHARDS)');
+  }
+  if (Object.keys(config.rooms.shards).length === 0) {
+    throw new SettlerConfigError(
+      'roomcast settler needs rooms.shards and rooms.archive (ROOMCAST_ROOMS_SHARDS, ROOMCAST_ROOMS_ARCHIVE)',
+    );
+  }
+  const onPoolError = (err: Error, url: string) =>
+    logger.warn({ err, url }, 'idle PostgreSQL connection lost');
+  const ledger = await openPostgresLedger(config, { onPoolError, applicationName: 'roomcast-settler' });
+  let rooms: Awaited<ReturnType<typeof createPostgresRoomRepository>>;
+  try {
+    rooms = await createPostgresRoomRepository(config.rooms, config.regions, { onPoolError });
+  } catch (err) {
+    await ledger.close();
+    throw err;
+  }
+  const settler = new Settler({
+    store: ledger.settlements,
+    ledger: ledger.ledger,
+    rooms,
+    ...config.settler,
+    logger,
+    metrics: new RoomcastMetrics({ defaultMetrics: false }),
+  });
+  settler.start();
+  // Right away too: a restarted settler should not wait an interval to finish a killed one's work.
+  void settler.tick();
+  return {
+    settler,
+    close: async () => {
+      await settler.stop();
+      await ledger.close();
+      await rooms.close();
+    },
+  };
+}

@@ -1,0 +1,328 @@
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineProcess } from './helpers/engine-process.ts';
+import { launchNats } from './helpers/nats-launcher.ts';
+import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
+import { type ShardedRedis, startShardedRedis } from './helpers/redis-launcher.ts';
+import { type RoomcastProcess, spawnRoomcast } from './helpers/roomcast-process.ts';
+import { startTestServer } from './helpers/test-server.ts';
+import { WsTestClient } from './helpers/ws-test-client.ts';
+
+// A real cluster: roomcast gateway ×3, api ×2 and worker ×1 as child processes, on PostgreSQL
+// (3 region shards, the archive and 2 balance shards), 2 Redis shards behind nutcracker for the
+// collections, and NATS for the bus. Every process and engine is stopped in afterAll.
+
+const SECRET = 'cluster-test-secret-cluster-test';
+const key = new TextEncoder().encode(SECRET);
+
+function token(user: string, roles: string[] = []): Promise<string> {
+  return new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+    .sign(key);
+}
+
+let postgres: LaunchedPostgres | undefined;
+let redis: ShardedRedis | undefined;
+let nats: EngineProcess | undefined;
+const processes: RoomcastProcess[] = [];
+let gateways: RoomcastProcess[] = [];
+let apis: RoomcastProcess[] = [];
+const clients: WsTestClient[] = [];
+let hostToken = '';
+let room = '';
+let published = 0;
+/** Every roomcast process's settings (ROOMCAST_* env). */
+let settings: Record<string, string> = {};
+
+const wsUrl = (p: RoomcastProcess) => `${p.url.replace(/^http/, 'ws')}/v1/ws`;
+
+async function post(url: string, bearer: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Publishes comments `from`…`from+count-1` through the API nodes in turn; returns their texts. */
+async function publish(count: number, pauseMs = 0): Promise<string[]> {
+  const texts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = `c${published++}`;
+    const api = apis[i % apis.length] as RoomcastProcess;
+    await post(`${api.url}/v1/rooms/${room}/events`, hostToken, { type: 'comment', data: { text } });
+    texts.push(text);
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  return texts;
+}
+
+async function viewer(user: string, gateway: RoomcastProcess): Promise<WsTestClient> {
+  const client = await WsTestClient.connect(wsUrl(gateway), await token(user));
+  clients.push(client);
+  await client.join(room);
+  return client;
+}
+
+type Ev = { seq: number; type: string; data: Record<string, unknown> };
+
+/** Seqs strictly increase (in order, no duplicate) across everything the clients received. */
+function expectOrdered(events: readonly Ev[]): void {
+  for (let i = 1; i < events.length; i++) {
+    expect((events[i] as Ev).seq).toBeGreaterThan((events[i - 1] as Ev).seq);
+  }
+}
+
+const commentTexts = (events: readonly Ev[]) =>
+  events.filter((e) => e.type === 'comment').map((e) => e.data.text as string);
+
+async function busIn(gateway: RoomcastProcess): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const match = /^roomcast_bus_messages_total\{direction="in"\} (\d+)/m.exec(text);
+  return Number(match?.[1] ?? 0);
+}
+
+beforeAll(async () => {
+  try {
+    [postgres, redis, nats] = await Promise.all([
+      launchPostgres({ databases: ['rooms_us', 'rooms_eu', 'rooms_ap', 'archive', 'ledger_0', 'ledger_1'] }),
+      startShardedRedis(2),
+      launchNats(),
+    ]);
+    const pg = postgres;
+    settings = {
+      ROOMCAST_JWT_SECRET: SECRET,
+      ROOMCAST_REGIONS: 'us,eu,ap',
+      ROOMCAST_ROOMS_SHARDS: `us=${pg.dsn('rooms_us')},eu=${pg.dsn('rooms_eu')},ap=${pg.dsn('rooms_ap')}`,
+      ROOMCAST_ROOMS_ARCHIVE: pg.dsn('archive'),
+      ROOMCAST_LEDGER_SHARDS: `${pg.dsn('ledger_0')},${pg.dsn('ledger_1')}`,
+      ROOMCAST_COLLECTIONS_ENGINE: 'redis',
+      ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${redis.proxy.port}`,
+      ROOMCAST_BUS_ENGINE: 'nats',
+      ROOMCAST_BUS_URL: `nats://127.0.0.1:${nats.port}`,
+      ROOMCAST_LIMITS_USER_EVENTS_PER_SECOND: '10000',
+      ROOMCAST_LIMITS_USER_HIGH_PER_SECOND: '10000',
+      ROOMCAST_GATEWAY_PRESENCE_INTERVAL_MS: '500',
+      ROOMCAST_GATEWAY_BATCH_WINDOW_MS: '5',
+      ROOMCAST_WORKER_ONLINE_INTERVAL_MS: '1000',
+    };
+    // The first API node creates the schemas alone; the others start on a migrated database.
+    const first = await spawnRoomcast('api', settings);
+    processes.push(first);
+    await first.ready(30_000);
+    const rest = await Promise.all([
+      spawnRoomcast('api', settings),
+      ...[0, 1, 2].map((i) => spawnRoomcast('gateway', { ...settings, ROOMCAST_GATEWAY_ID: `gw${i}` })),
+      spawnRoomcast('worker', settings),
+    ]);
+    processes.push(...rest);
+    await Promise.all(rest.map((p) => p.ready(30_000)));
+    apis = processes.filter((p) => p.role === 'api');
+    gateways = processes.filter((p) => p.role === 'gateway');
+    hostToken = await token('us_host');
+    const created = (await post(`${first.url}/v1/rooms`, hostToken, { title: 'cluster' })) as {
+      room: { id: string };
+    };
+    room = created.room.id;
+  } catch (err) {
+    // afterAll still stops whatever started; the error carries the children's last output.
+    const outputs = processes.map((p) => `--- ${p.role}:${p.port}\n${p.output().slice(-1500)}`).join('\n');
+    throw new Error(`${(err as Error).message}\n${outputs}`);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.terminate();
+  await Promise.all(processes.map((p) => p.stop()));
+  await Promise.all([postgres?.stop(), redis?.stop(), nats?.stop()]);
+}, 30_000);
+
+describe('a cluster of gateway, api and worker processes on PostgreSQL, Redis (nutcracker) and NATS', () => {
+  it('delivers every event published through any API node to clients on every gateway, in order, once', async () => {
+    const viewers = await Promise.all(
+      gateways.flatMap((gw, g) => [0, 1].map((i) => viewer(`eu_v${g}${i}`, gw))),
+    );
+    const texts = await publish(30);
+    for (const v of viewers) {
+      await v.waitForEvents(room, texts.length, 'comment', 10_000);
+      const events = v.events(room);
+      expectOrdered(events);
+      expect(commentTexts(events)).toEqual(texts);
+    }
+  });
+
+  it('costs one bus message per gateway for a room event, not one per viewer', async () => {
+    const before = await Promise.all(gateways.map(busIn));
+    const viewers = clients.slice(0, 6);
+    const seen = viewers.map((v) => commentTexts(v.events(room)).length);
+    const texts = await publish(20);
+    for (const [i, v] of viewers.entries())
+      await v.waitForEvents(room, (seen[i] as number) + texts.length, 'comment', 10_000);
+    const after = await Promise.all(gateways.map(busIn));
+    for (const [i, b] of before.entries()) {
+      const delta = (after[i] as number) - b;
+      // 20 events, plus at most a few `online` broadcasts of the worker in between; 2 viewers per
+      // gateway would make it 40 if the bus carried one message per viewer.
+      expect(delta).toBeGreaterThanOrEqual(texts.length);
+      expect(delta).toBeLessThan(texts.length + 6);
+    }
+  });
+
+  it('broadcasts the online count the worker aggregates from every gateway', async () => {
+    const v = clients[0] as WsTestClient;
+    await expect
+      .poll(() => v.events(room).some((e) => e.type === 'online' && e.data.count === 6), { timeout: 5000 })
+      .toBe(true);
+  });
+
+  it('routes a peer signal sent through an API node to the gateway of its target, and nobody else', async () => {
+    const target = await viewer('ap_target', gateways[2] as RoomcastProcess);
+    const others = clients.filter((c) => c !== target);
+    await post(`${(apis[1] as RoomcastProcess).url}/v1/rooms/${room}/peer`, hostToken, {
+      to: ['ap_target'],
+      type: 'invite',
+      data: { stage: true },
+    });
+    const frame = await target.waitFor((f) => f.op === 'peer', 5000);
+    expect(frame).toMatchObject({ op: 'peer', type: 'invite', from: 'us_host', data: { stage: true } });
+    await new Promise((r) => setTimeout(r, 300));
+    for (const c of others) expect(c.frames.filter((f) => f.op === 'peer')).toEqual([]);
+  });
+
+  it('after kill -9 of a gateway, its clients resume on another with cursor and epoch: nothing lost, nothing twice', async () => {
+    const doomed = gateways[1] as RoomcastProcess;
+    const survivor = gateways[0] as RoomcastProcess;
+    const victims = await Promise.all([viewer('eu_k1', doomed), viewer('us_k2', doomed)]);
+    const epochs = victims.map((v) => {
+      const joined = v.frames.find((f) => f.op === 'joined' && f.room === room);
+      if (joined?.op !== 'joined') throw new Error('no joined frame');
+      return joined.epoch;
+    });
+    const stream = publish(40, 10);
+    // Let part of the stream through, then crash the gateway in the middle of it.
+    await (victims[0] as WsTestClient).waitForEvents(room, 10, 'comment', 10_000);
+    await doomed.kill();
+    await Promise.all(victims.map((v) => v.waitClosed(5000)));
+    const resumed = await Promise.all(
+      victims.map(async (v, i) => {
+        const events = v.events(room);
+        const cursor = events[events.length - 1]?.seq ?? 0;
+        const next = await WsTestClient.connect(wsUrl(survivor), await token(i === 0 ? 'eu_k1' : 'us_k2'));
+        clients.push(next);
+        await next.join(room, { cursor, epoch: epochs[i] as string });
+        return next;
+      }),
+    );
+    const texts = await stream;
+    for (const [i, v] of victims.entries()) {
+      const next = resumed[i] as WsTestClient;
+      await expect
+        .poll(
+          () =>
+            commentTexts([...v.events(room), ...next.events(room)]).filter((t) => texts.includes(t)).length,
+          { timeout: 10_000 },
+        )
+        .toBe(texts.length);
+      const all = [...v.events(room), ...next.events(room)];
+      expectOrdered(all);
+      const got = commentTexts(all).filter((t) => texts.includes(t));
+      expect(got).toEqual(texts);
+    }
+  });
+
+  it('drains a gateway on an admin request: its clients resume elsewhere with nothing lost, then it exits', async () => {
+    const draining = gateways[2] as RoomcastProcess;
+    const survivor = gateways[0] as RoomcastProcess;
+    const victims = await Promise.all([viewer('eu_d1', draining), viewer('us_d2', draining)]);
+    const drainUrl = (id: string) => `${draining.url}/v1/admin/gateways/${id}/drain`;
+    const viewerToken = await token('eu_d1');
+    await expect(post(drainUrl('gw2'), viewerToken, {})).rejects.toThrow(/403/);
+    const adminToken = await token('us_admin', ['admin']);
+    await expect(post(drainUrl('gw0'), adminToken, {})).rejects.toThrow(/404/);
+    // The gateway's other clients leave when told to, as the SDK does, so the drain ends early.
+    const bystanders = clients.filter((c) => c.ws.url.startsWith(wsUrl(draining)) && !victims.includes(c));
+    for (const c of bystanders)
+      void c
+        .waitFor((f) => f.op === 'reconnect', 15_000)
+        .then(
+          () => c.close(),
+          () => undefined,
+        );
+    const stream = publish(30, 10);
+    await (victims[0] as WsTestClient).waitForEvents(room, 5, 'comment', 10_000);
+    expect(await post(drainUrl('gw2'), adminToken, {})).toEqual({ gateway: 'gw2', draining: true });
+    // What the SDK does on `reconnect`: leave, then join elsewhere from its cursor and epoch.
+    const resumed = await Promise.all(
+      victims.map(async (v, i) => {
+        await v.waitFor((f) => f.op === 'reconnect', 5000);
+        const joined = v.frames.find((f) => f.op === 'joined' && f.room === room);
+        if (joined?.op !== 'joined') throw new Error('no joined frame');
+        v.close();
+        const cursor = v.events(room).at(-1)?.seq ?? 0;
+        const next = await WsTestClient.connect(wsUrl(survivor), await token(i === 0 ? 'eu_d1' : 'us_d2'));
+        clients.push(next);
+        await next.join(room, { cursor, epoch: joined.epoch });
+        return next;
+      }),
+    );
+    const started = Date.now();
+    expect(await draining.exited).toBe(0);
+    // It left when its clients had gone, well before the drain deadline (10 s).
+    expect(Date.now() - started).toBeLessThan(5000);
+    const texts = await stream;
+    for (const [i, v] of victims.entries()) {
+      const next = resumed[i] as WsTestClient;
+      await expect
+        .poll(
+          () =>
+            commentTexts([...v.events(room), ...next.events(room)]).filter((t) => texts.includes(t)).length,
+          { timeout: 10_000 },
+        )
+        .toBe(texts.length);
+      const all = [...v.events(room), ...next.events(room)];
+      expectOrdered(all);
+      expect(commentTexts(all).filter((t) => texts.includes(t))).toEqual(texts);
+    }
+  });
+
+  it('lets roomcast dev join the cluster through the same settings', async () => {
+    const pg = postgres as LaunchedPostgres;
+    const dev = await startTestServer({
+      jwt: { secret: SECRET },
+      rooms: {
+        shards: { us: pg.dsn('rooms_us'), eu: pg.dsn('rooms_eu'), ap: pg.dsn('rooms_ap') },
+        archive: pg.dsn('archive'),
+      },
+      ledger: { shards: [pg.dsn('ledger_0'), pg.dsn('ledger_1')] },
+      collections: { engine: 'redis', redisUrl: `redis://127.0.0.1:${(redis as ShardedRedis).proxy.port}` },
+      bus: { engine: 'nats', url: `nats://127.0.0.1:${(nats as EngineProcess).port}` },
+    });
+    try {
+      const client = await WsTestClient.connect(dev.wsUrl, await token('eu_dev'));
+      clients.push(client);
+      await client.join(room);
+      const texts = await publish(5);
+      await client.waitForEvents(room, texts.length, 'comment', 10_000);
+      expect(commentTexts(client.events(room))).toEqual(texts);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('drains a gateway on SIGTERM: its clients are told to reconnect, then it exits', async () => {
+    const gw = await spawnRoomcast('gateway', { ...settings, ROOMCAST_GATEWAY_ID: 'gw3' });
+    processes.push(gw);
+    await gw.ready(30_000);
+    const v = await viewer('eu_t1', gw);
+    gw.child.kill('SIGTERM');
+    await v.waitFor((f) => f.op === 'reconnect', 5000);
+    v.close();
+    expect(await gw.exited).toBe(0);
+  });
+});

@@ -1,0 +1,130 @@
+import type { RoomEvent } from '@roomcast/protocol';
+import { jsonCodec } from '@roomcast/protocol';
+import { describe, expect, it } from 'vitest';
+import { MemoryRoomHistory } from '../src/adapters/memory/memory-room-history.ts';
+import { ClientConnection, type ClientSocket, type OutboundFrame } from '../src/gateway/client-connection.ts';
+import { RoomChannel } from '../src/gateway/room-channel.ts';
+import { RoomcastMetrics } from '../src/observability/metrics.ts';
+
+class RecordingSocket implements ClientSocket {
+  bufferedAmount = 0;
+  readonly frames: Array<{ op: string; events?: RoomEvent[] }> = [];
+  send(frame: OutboundFrame): void {
+    this.frames.push(jsonCodec.decode(frame.bytes) as { op: string });
+  }
+  close(): void {}
+  terminate(): void {}
+  ping(): void {}
+}
+
+const options = {
+  hugeRoomMembers: 1000,
+  hugeRoomWindowMs: 0,
+  batchWindowMs: 0,
+  immediateBelowMembers: 0,
+  gapWaitMs: 20,
+  recentCapacity: 16,
+  historyCapacity: 100,
+};
+const identity = {
+  userId: 'us_m',
+  roles: new Set<string>(),
+  privateRooms: new Set<string>(),
+  expiresAt: Date.now() + 60_000,
+};
+const limits = {
+  socketHighWaterBytes: 1 << 20,
+  sendQueueSoftBytes: 1 << 20,
+  sendQueueHardBytes: 1 << 21,
+  opsPerSecond: 10,
+  opsBurst: 10,
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function setup() {
+  const history = new MemoryRoomHistory({ capacity: 100, idleTtlMs: 60_000 });
+  const metrics = new RoomcastMetrics({ defaultMetrics: false });
+  const room = `us_r${Math.random().toString(36).slice(2)}`;
+  const channel = new RoomChannel(room, { history, metrics, options, onEvicted: () => {} });
+  const position = await history.position(room);
+  channel.start(position.epoch, position.top);
+  const socket = new RecordingSocket();
+  const conn = new ClientConnection(socket, jsonCodec, identity, limits, {
+    backlogged: () => {},
+    dropped: () => {},
+    tooSlow: () => {},
+  });
+  channel.addMember(conn, { state: { total: 0, partials: {} } });
+  const append = async (text: string) => {
+    const { seq, epoch } = await history.append(room, { type: 'note', from: null, data: { text }, ts: 0 });
+    return { epoch, event: { seq, type: 'note', from: null, data: { text }, ts: 0 } satisfies RoomEvent };
+  };
+  const delivered = () =>
+    socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
+  return { channel, room, history, socket, append, delivered, epoch: position.epoch };
+}
+
+describe('room channel ordering', () => {
+  it('puts events that arrive out of order back in seq order', async () => {
+    const { channel, room, append, delivered } = await setup();
+    const a = await append('1');
+    const b = await append('2');
+    const c = await append('3');
+    channel.onSignal({ kind: 'ts', room, epoch: c.epoch, event: c.event });
+    channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
+    channel.onSignal({ kind: 'ts', room, epoch: b.epoch, event: b.event });
+    await sleep(10);
+    expect(delivered()).toEqual([1, 2, 3]);
+  });
+
+  it('fills a gap from history when the missing events never arrive on the bus', async () => {
+    const { channel, room, append, delivered } = await setup();
+    await append('1');
+    await append('2');
+    const c = await append('3');
+    channel.onSignal({ kind: 'ts', room, epoch: c.epoch, event: c.event });
+    await sleep(60);
+    expect(delivered()).toEqual([1, 2, 3]);
+  });
+
+  it('drops duplicates', async () => {
+    const { channel, room, append, delivered } = await setup();
+    const a = await append('1');
+    channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
+    channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
+    await sleep(10);
+    expect(delivered()).toEqual([1]);
+  });
+
+  it('tells members to reset when the history epoch changes', async () => {
+    const { channel, room, socket } = await setup();
+    channel.onSignal({
+      kind: 'ts',
+      room,
+      epoch: 'a-new-epoch',
+      event: { seq: 1, type: 'note', from: null, data: {}, ts: 0 },
+    });
+    await sleep(10);
+    expect(socket.frames.map((f) => f.op)).toEqual(['joined', 'reset', 'ts']);
+  });
+
+  it('serves a resume from its recent events without reading history', async () => {
+    const { channel, room, append, epoch } = await setup();
+    for (let i = 0; i < 5; i++) {
+      const e = await append(String(i));
+      channel.onSignal({ kind: 'ts', room, epoch: e.epoch, event: e.event });
+    }
+    await sleep(10);
+    const read = await channel.prepareResume(2, epoch);
+    expect(read.reset).toBe(false);
+    const socket = new RecordingSocket();
+    const conn = new ClientConnection(socket, jsonCodec, identity, limits, {
+      backlogged: () => {},
+      dropped: () => {},
+      tooSlow: () => {},
+    });
+    channel.addMember(conn, { state: { total: 0, partials: {} }, replay: read });
+    const replayed = socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
+    expect(replayed).toEqual([3, 4, 5]);
+  });
+});

@@ -1,0 +1,74 @@
+import { h } from '../shared/dom.ts';
+import { DanmakuStage } from './danmaku-stage.ts';
+import { GiftEffects } from './gift-effects.ts';
+
+/**
+ * The video area: roomcast carries no video, so a placeholder stands where the stream would play,
+ * with the layers roomcast does draw over it — the announcement banner, flying comments and gift
+ * animations — and a notice when the room ended.
+ */
+export class VideoStage {
+  readonly root: HTMLElement;
+  readonly danmaku = new DanmakuStage();
+  readonly gifts = new GiftEffects();
+  readonly #announcement: HTMLElement;
+  readonly #host: HTMLElement;
+  readonly #ended: HTMLElement;
+
+  constructor() {
+    this.#announcement = h('div', {
+      className: 'announcement',
+      hidden: true,
+      data: { testid: 'announcement' },
+    });
+    this.#host = h('span', { className: 'stage-host' });
+    this.#ended = h('div', { className: 'stage-ended', hidden: true, data: { testid: 'room-ended' } });
+    this.root = h(
+      'div',
+      { className: 'stage', data: { testid: 'stage' } },
+      h(
+        'div',
+        { className: 'stage-placeholder' },
+        h('span', { className: 'live-chip', textContent: 'LIVE' }),
+        this.#host,
+        h('span', {
+          className: 'stage-note',
+          textContent: 'The video plays here — roomcast carries everything else.',
+        }),
+      ),
+      this.danmaku.root,
+      this.gifts.root,
+      this.#announcement,
+      this.#ended,
+    );
+  }
+
+  setHost(hostId: string): void {
+    this.#host.textContent = hostId;
+  }
+
+  setAnnouncement(text: string): void {
+    this.#announcement.textContent = text;
+    this.#announcement.hidden = text === '';
+  }
+
+  /** Covers the stage with why the room is over for this viewer, and a way out. */
+  showEnded(message: string, onExit: () => void): void {
+    this.#ended.replaceChildren(
+      h('p', { textContent: message }),
+      h('button', {
+        type: 'button',
+        className: 'primary',
+        textContent: 'Back to live rooms',
+        onclick: onExit,
+      }),
+    );
+    this.#ended.hidden = false;
+    this.danmaku.setEnabled(false);
+  }
+
+  dispose(): void {
+    this.danmaku.dispose();
+    this.gifts.dispose();
+  }
+}
