@@ -34,6 +34,8 @@ export interface ConnectionManagerOptions {
   webSocketAvailable: boolean;
   /** In `auto` mode: failed WebSocket connects in a row before switching to pull. */
   fallbackAfter: number;
+  /** In `auto` mode, after falling back to pull: how long pull runs before WebSocket is tried again. */
+  webSocketRetryMs: number;
   tokens: TokenProvider;
   backoff: Backoff;
   heartbeat: HeartbeatOptions;
@@ -66,6 +68,7 @@ export class ConnectionManager {
   #fellBack = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #wsRetryTimer: ReturnType<typeof setTimeout> | undefined;
   #drainAt = 0;
   /** Bumped by start/stop so that stale async steps know to give up. */
   #generation = 0;
@@ -122,6 +125,7 @@ export class ConnectionManager {
     this.#status = 'closed';
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#drainTimer);
+    clearTimeout(this.#wsRetryTimer);
     this.#drainTimer = undefined;
     this.#heartbeat.stop();
     this.#transport?.close(1000, 'client closed');
@@ -208,6 +212,7 @@ export class ConnectionManager {
     if (previous !== kind) emitter.emit('transport', { transport: kind, previous });
     emitter.emit('connected', { transport: kind });
     if (kind === 'ws') this.#heartbeat.start();
+    if (kind === 'pull' && this.#fellBack) this.#scheduleWebSocketRetry(generation);
     this.options.handler.onOpen(transport);
     if (this.#open && transport === this.#transport) this.#settle();
   }
@@ -281,12 +286,7 @@ export class ConnectionManager {
         return;
       }
     }
-    if (
-      this.options.mode === 'auto' &&
-      !this.#fellBack &&
-      this.#kind !== 'pull' &&
-      this.#wsFailures >= this.options.fallbackAfter
-    ) {
+    if (this.options.mode === 'auto' && !this.#fellBack && this.#wsFailures >= this.options.fallbackAfter) {
       // WebSocket keeps failing (a proxy that does not upgrade, a blocked port): poll instead.
       this.#fellBack = true;
       this.options.backoff.reset();
@@ -311,6 +311,35 @@ export class ConnectionManager {
     this.#retryTimer = setTimeout(() => void this.#attempt(generation), delayMs);
   }
 
+  /**
+   * `auto` mode fell back to pull: after a while, try WebSocket again (what blocked it — a proxy, a
+   * captive portal, a network — may be gone). One failed attempt sends the client back to pull.
+   */
+  #scheduleWebSocketRetry(generation: number): void {
+    clearTimeout(this.#wsRetryTimer);
+    this.#wsRetryTimer = setTimeout(() => {
+      if (generation !== this.#generation || !this.#open || this.#transport?.kind !== 'pull') return;
+      this.#fellBack = false;
+      this.#wsFailures = Math.max(0, this.options.fallbackAfter - 1);
+      this.#moveNow('trying WebSocket again');
+      void this.#attempt(generation);
+    }, this.options.webSocketRetryMs);
+  }
+
+  /** Leaves the open transport on purpose (to reconnect right away): waiters fail, rooms re-join after. */
+  #moveNow(reason: string): void {
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    if (Date.now() - this.#openedAt >= STABLE_AFTER_MS) this.options.backoff.reset();
+    transport.close(1000, reason);
+    this.#heartbeat.stop();
+    this.#transport = undefined;
+    this.#open = false;
+    this.#status = 'reconnecting';
+    this.options.emitter.emit('disconnected', { code: 1000, reason, willReconnect: true });
+    this.options.handler.onDown();
+  }
+
   /** `{"op":"reconnect","delayMs":N}`: the gateway drains. Keep receiving until the jittered delay, then move. */
   #serverReconnect(delayMs: number): void {
     if (this.#drainTimer !== undefined) return;
@@ -323,20 +352,7 @@ export class ConnectionManager {
       clearTimeout(this.#retryTimer);
       const transport = this.#transport;
       if (transport !== undefined && !this.#open) return; // an attempt is already under way
-      if (transport !== undefined) {
-        if (Date.now() - this.#openedAt >= STABLE_AFTER_MS) this.options.backoff.reset();
-        transport.close(1000, 'reconnect requested by the server');
-        this.#heartbeat.stop();
-        this.#transport = undefined;
-        this.#open = false;
-        this.#status = 'reconnecting';
-        this.options.emitter.emit('disconnected', {
-          code: 1000,
-          reason: 'reconnect requested by the server',
-          willReconnect: true,
-        });
-        this.options.handler.onDown();
-      }
+      if (transport !== undefined) this.#moveNow('reconnect requested by the server');
       void this.#attempt(generation);
     }, delay);
   }

@@ -123,6 +123,11 @@ export class RoomcastApi {
       .room;
   }
 
+  /** The WebSocket URLs of the gateways that serve a room (`GET /v1/rooms/:room/endpoint`). */
+  async roomEndpoints(roomId: string, options?: RequestOptions): Promise<string[]> {
+    return (await this.request<{ ws: string[] }>('GET', `${roomPath(roomId)}/endpoint`, { ...options })).ws;
+  }
+
   /** Lists live rooms (`GET /v1/rooms?status=live`). */
   async listLiveRooms(query: { limit?: number } = {}, options?: RequestOptions): Promise<Room[]> {
     const page = await this.request<{ rooms: Room[] }>('GET', '/v1/rooms', {

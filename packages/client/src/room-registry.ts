@@ -48,6 +48,12 @@ export class RoomRegistry {
     return entry === undefined || entry.pending !== undefined ? undefined : entry.subscription;
   }
 
+  /** The first room joined or being joined, if any (dispatch picks a gateway by it). */
+  firstRoom(): string | undefined {
+    for (const roomId of this.#rooms.keys()) return roomId;
+    return undefined;
+  }
+
   /** The local state versions of a room (empty when unknown). */
   versions(roomId: string): Record<string, number> {
     return this.#rooms.get(roomId)?.sync.view.versions() ?? {};

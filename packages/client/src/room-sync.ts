@@ -36,6 +36,9 @@ export interface RoomSubscriptionEvents {
   error: RoomcastClientError;
 }
 
+/** How many recent gift transfer IDs a subscription remembers to drop repeated gift events. */
+const GIFT_TRANSFERS_KEPT = 4096;
+
 /** Fetches a room's state over HTTP: all of it, or with `have` only the partials that differ. */
 export type StateFetcher = (have?: Readonly<Record<string, number>>) => Promise<StateSnapshot>;
 
@@ -57,6 +60,11 @@ export class RoomSync {
   #reloadAgain = false;
   #fetchingWanted = false;
   #disposed = false;
+  /**
+   * Transfer IDs of recent `gift` events: the server's outbox publishes a gift at least once, so
+   * a second copy (a new seq, the same `data.transfer`) is dropped here. Bounded, oldest out.
+   */
+  readonly #giftTransfers = new Set<string>();
 
   constructor(
     readonly roomId: string,
@@ -115,10 +123,26 @@ export class RoomSync {
     for (const event of events) {
       if (this.#cursor !== undefined && event.seq <= this.#cursor) continue;
       this.#cursor = event.seq;
+      if (this.#isRepeatedGift(event)) continue;
       this.emitter.emit('event', event);
       if (this.#disposed) return;
     }
     if (dropped !== undefined && dropped > 0) this.emitter.emit('dropped', { count: dropped });
+  }
+
+  #isRepeatedGift(event: RoomEvent): boolean {
+    if (event.type !== 'gift') return false;
+    const transfer = (event.data as { transfer?: unknown }).transfer;
+    if (typeof transfer !== 'string') return false;
+    if (this.#giftTransfers.has(transfer)) return true;
+    this.#giftTransfers.add(transfer);
+    if (this.#giftTransfers.size > GIFT_TRANSFERS_KEPT) {
+      for (const oldest of this.#giftTransfers) {
+        this.#giftTransfers.delete(oldest);
+        break;
+      }
+    }
+    return false;
   }
 
   onState(notice: StateNotice): void {

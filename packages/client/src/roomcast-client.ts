@@ -11,6 +11,7 @@ import type { ClientEvents, ConnectionStatus, PeerSignal } from './client-events
 import { ConnectionManager, type TransportMode } from './connection-manager.ts';
 import { Emitter, type Listener } from './emitter.ts';
 import { RoomcastApiError, RoomcastClientError, RoomcastConnectionError } from './errors.ts';
+import { GatewayDispatch } from './gateway-dispatch.ts';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from './heartbeat.ts';
 import { type FetchLike, RoomcastApi } from './http-api.ts';
 import { PullTransport } from './pull-transport.ts';
@@ -25,6 +26,14 @@ import { type WebSocketConstructor, WsTransport, webSocketUrl } from './ws-trans
 export interface RoomcastClientOptions {
   /** The server's HTTP(S) base URL, e.g. `http://localhost:8080`; the WebSocket URL is derived from it. */
   url: string;
+  /**
+   * Ask the dispatch endpoint (`GET /v1/rooms/:room/endpoint`) which gateway to connect to, by the
+   * first joined room or `room` (default true). Off, or with no room yet, the WebSocket URL is
+   * derived from `url`.
+   */
+  dispatch?: boolean;
+  /** The room this client is mainly for: its first connection is dispatched by it (see `dispatch`). */
+  room?: string;
   /** The JWT, or a function returning one; a function is called again when the server rejects the token. */
   token: TokenSource;
   /** `ws`, `pull`, or `auto` (default): WebSocket, falling back to pull when it cannot connect or is absent. */
@@ -39,6 +48,8 @@ export interface RoomcastClientOptions {
   pollLimit?: number;
   /** `auto` mode: failed WebSocket connects in a row before falling back to pull (default 3). */
   fallbackAfter?: number;
+  /** `auto` mode, after falling back to pull: try WebSocket again after this long (default 60,000 ms). */
+  webSocketRetryMs?: number;
   /** WebSocket heartbeat: ping interval and pong timeout (defaults 20 s and 10 s). */
   heartbeat?: Partial<HeartbeatOptions>;
   /** How long a WebSocket join or publish may wait for its answer (default 15 s). */
@@ -102,10 +113,21 @@ export class RoomcastClient {
       limit: options.pollLimit ?? 100,
       maxFailures: 3,
     };
+    const dispatch =
+      options.dispatch === false
+        ? undefined
+        : new GatewayDispatch({
+            baseUrl: options.url,
+            api: this.api,
+            room: () => this.#rooms.firstRoom() ?? options.room,
+            timeoutMs: options.connectTimeoutMs ?? 10_000,
+            random: Math.random,
+          });
     this.#manager = new ConnectionManager({
       mode: options.transport ?? 'auto',
       webSocketAvailable: WebSocketCtor !== undefined,
       fallbackAfter: options.fallbackAfter ?? 3,
+      webSocketRetryMs: options.webSocketRetryMs ?? 60_000,
       tokens,
       backoff: new Backoff(options.reconnect),
       heartbeat: { ...DEFAULT_HEARTBEAT, ...options.heartbeat },
@@ -114,7 +136,7 @@ export class RoomcastClient {
       createTransport: (kind: TransportKind, token: string, sink: TransportSink): Transport => {
         if (kind === 'ws' && WebSocketCtor !== undefined) {
           return new WsTransport({
-            url: webSocketUrl(options.url, token),
+            url: dispatch === undefined ? webSocketUrl(options.url, token) : () => dispatch.url(token),
             codec,
             WebSocket: WebSocketCtor,
             sink,

@@ -46,8 +46,11 @@ export class WsTransport implements Transport {
 
   constructor(
     private readonly options: {
-      /** The full `ws(s)://…/v1/ws?token=…` URL. */
-      url: string;
+      /**
+       * The full `ws(s)://…/v1/ws?token=…` URL, or a function that finds it when the transport
+       * opens (dispatch: which gateway serves the client's rooms).
+       */
+      url: string | (() => Promise<string>);
       codec: FrameCodec;
       WebSocket: WebSocketConstructor;
       sink: TransportSink;
@@ -64,7 +67,14 @@ export class WsTransport implements Transport {
    * with 4001 right after, so only an answer proves the session. Rejects on a close before that,
    * or after `openTimeoutMs`.
    */
-  open(): Promise<void> {
+  async open(): Promise<void> {
+    const { url } = this.options;
+    const resolved = typeof url === 'string' ? url : await url();
+    if (this.#closed) throw new TransportOpenError({ code: 1006, reason: 'closed while finding a gateway' });
+    return this.#openAt(resolved);
+  }
+
+  #openAt(url: string): Promise<void> {
     return new Promise((resolve, reject) => {
       let established = false;
       let socket: WebSocketLike;
@@ -80,7 +90,7 @@ export class WsTransport implements Transport {
         this.options.openTimeoutMs,
       );
       try {
-        socket = new this.options.WebSocket(this.options.url, this.#codec.subprotocol);
+        socket = new this.options.WebSocket(url, this.#codec.subprotocol);
       } catch (cause) {
         fail({ code: 1006, reason: String(cause) }, cause);
         return;

@@ -272,6 +272,44 @@ describe('RoomcastClient in auto mode', () => {
     await client.close();
   });
 
+  it('tries WebSocket again after a while on pull, and goes back to pull after one more failure', async () => {
+    const pull = new PullServer();
+    const ws = new FakeServer();
+    const client = setup(pull, {
+      transport: 'auto',
+      webSocket: ws.WebSocket,
+      fallbackAfter: 2,
+      webSocketRetryMs: 10_000,
+    });
+    const transports: string[] = [];
+    client.on('transport', (t) => transports.push(`${t.previous}->${t.transport}`));
+    const connecting = client.connect();
+    await flush();
+    ws.last.drop(1006);
+    await vi.advanceTimersByTimeAsync(100);
+    ws.last.drop(1006);
+    await vi.advanceTimersByTimeAsync(100);
+    await connecting;
+    expect(client.transport).toBe('pull');
+    // Still blocked: one failed try, and back to pull.
+    await vi.advanceTimersByTimeAsync(10_000);
+    await flush();
+    expect(ws.sockets).toHaveLength(3);
+    ws.last.drop(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    await flush(20);
+    expect(client.transport).toBe('pull');
+    // Unblocked: the next try sticks.
+    await vi.advanceTimersByTimeAsync(10_000);
+    await flush();
+    expect(ws.sockets).toHaveLength(4);
+    ws.last.accept();
+    await flush(20);
+    expect(client.transport).toBe('ws');
+    expect(transports).toEqual(['null->pull', 'pull->ws']);
+    await client.close();
+  });
+
   it('uses pull straight away when there is no WebSocket', async () => {
     const pull = new PullServer();
     const client = setup(pull, { transport: 'auto' });

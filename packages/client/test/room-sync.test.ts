@@ -40,6 +40,21 @@ describe('RoomSync events', () => {
     expect(sync.cursor).toBe(13);
   });
 
+  it('drops a second copy of a gift event (same data.transfer, new seq) and moves its cursor past it', () => {
+    const { sync, seqs } = setup();
+    sync.onJoined({ op: 'joined', room: ROOM, seq: 0, epoch: 'e1', state: { total: 0, partials: {} } });
+    const gift = (seq: number, transfer: string): RoomEvent => ({
+      seq,
+      type: 'gift',
+      from: 'eu_bob',
+      data: { from: 'eu_bob', gift: 'rose', count: 1, amount: 10, transfer },
+      ts: 1_700_000_000_000 + seq,
+    });
+    sync.onEvents([gift(1, 't-1'), ev(2), gift(3, 't-2'), gift(4, 't-1')]);
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(sync.cursor).toBe(4);
+  });
+
   it('accepts gaps (dropped low-priority events) and reports the dropped count', () => {
     const { sync, seqs } = setup();
     const dropped: number[] = [];

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { RoomcastConfig } from './config/config-schema.ts';
 import { ConfigError, describeSettings, loadConfig } from './config/load-config.ts';
+import { runLocalCluster } from './local-cluster/local-cluster.ts';
+import { runTokenCommand } from './local-cluster/token-command.ts';
 import { createLogger } from './observability/logger.ts';
 import { startApi } from './roles/api.ts';
 import { startDev } from './roles/dev.ts';
@@ -25,6 +27,10 @@ Roles:
   worker    periodic jobs: online-count broadcast, rooms hot-window retention, gift outbox relay
   settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
             --rooms.shards and --rooms.archive (PostgreSQL). Run as many as you like, kill any
+  cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
+            N gateways, M API nodes, a worker and a settler, prints the endpoints; Ctrl-C stops it all.
+            --gateways N --apis M [--postgres auto|machine|private] [--base-port P]; see --help
+  token     prints a token signed with ROOMCAST_JWT_SECRET: --user eu_alice [--roles admin] [--ttl 1h]
   help      this text; \`roomcast help settings\` lists every setting with its env var and flag
   version   print the version
 
@@ -66,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
       return runDev(rest);
     case 'settler':
       return runSettler(rest);
+    case 'cluster':
+      return runLocalCluster(rest, process.env);
+    case 'token':
+      return runTokenCommand(rest, process.env);
     case 'gateway':
       return runClusterRole('gateway', rest, async (config, logger) => {
         const gw = await startGateway(config, logger);

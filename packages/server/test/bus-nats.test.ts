@@ -44,6 +44,36 @@ describe('NatsBus', () => {
     }
   });
 
+  it('tells its reconnect listeners once its subscriptions are back after a restart, and not before', async () => {
+    let engine = await launchNats();
+    const subscriber = await connectBus(engine.port);
+    const publisher = await connectBus(engine.port);
+    const channel = 'room.reconnect';
+    try {
+      const received: string[] = [];
+      await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
+      let reconnects = 0;
+      subscriber.onReconnect(() => {
+        reconnects += 1;
+      });
+      await publisher.publish(channel, new TextEncoder().encode('before'));
+      await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
+      expect(reconnects).toBe(0);
+
+      const port = engine.port;
+      await engine.stop();
+      engine = await launchNats({ port });
+      await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
+      // The publisher may still be reconnecting: wait until its message lands, one message only.
+      await publisher.publish(channel, new TextEncoder().encode('after'));
+      await vi.waitFor(() => expect(received).toContain('after'), { timeout: 15_000, interval: 20 });
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+      await engine.stop();
+    }
+  });
+
   it('keeps a subscription receiving after nats-server restarts on the same port', async () => {
     let engine = await launchNats();
     const subscriber = await connectBus(engine.port);

@@ -6,6 +6,7 @@ import { MemoryModerationStore } from '../src/adapters/memory/memory-moderation.
 import { MemoryConnectionRegistry, MemoryRoomPresence } from '../src/adapters/memory/memory-presence.ts';
 import { MemoryRoomHistory } from '../src/adapters/memory/memory-room-history.ts';
 import { describeBusContract } from './contracts/bus-contract.ts';
+import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
 import { describePeerInboxContract } from './contracts/peer-inbox-contract.ts';
 import { describeRateLimitsContract } from './contracts/rate-limits-contract.ts';
@@ -45,6 +46,11 @@ describeRegistryContract(ADAPTER, async () => {
 describePresenceContract(ADAPTER, async () => {
   const collections = createMemoryCollections();
   return { presence: collections.presence, close: () => collections.close() };
+});
+
+describeGatewayDirectoryContract(ADAPTER, async () => {
+  const collections = createMemoryCollections();
+  return { directory: collections.gateways, close: () => collections.close() };
 });
 
 describeModerationContract(ADAPTER, async () => {

@@ -6,6 +6,7 @@ import {
   type RedisCollectionsOptions,
 } from '../src/adapters/redis/redis-collections.ts';
 import type { Collections } from '../src/core/ports/collections.ts';
+import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
 import { describePeerInboxContract } from './contracts/peer-inbox-contract.ts';
 import { describeRateLimitsContract } from './contracts/rate-limits-contract.ts';
@@ -109,6 +110,11 @@ for (const target of TARGETS) {
   describePresenceContract(target.name, async () => {
     const { collections, close } = await openCollections(target);
     return { presence: collections.presence, close };
+  });
+
+  describeGatewayDirectoryContract(target.name, async () => {
+    const { collections, close } = await openCollections(target);
+    return { directory: collections.gateways, close };
   });
 
   describeModerationContract(target.name, async () => {

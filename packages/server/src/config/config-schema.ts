@@ -44,7 +44,12 @@ export const configSchema = z
     devMode: z.boolean().default(false),
     /** Regions: user-ID prefixes this deployment serves; each is one rooms shard. */
     regions: z.array(region).min(1).default(['us', 'eu', 'ap']),
-    /** Base URL advertised to clients by the dispatch endpoint; derived from the request when unset. */
+    /**
+     * This process's public base URL (`https://gw1.example.com`). A gateway announces
+     * `<publicUrl>/v1/ws` (as ws/wss) to dispatch; unset, it announces its listen address. An API
+     * node with no gateway announced answers dispatch with its own (or the request's) URL only in
+     * `roomcast dev`, where it serves WebSockets itself.
+     */
     publicUrl: z.string().url().optional(),
     /** This gateway's ID (unique per process in a cluster). */
     gatewayId: z
@@ -87,6 +92,11 @@ export const configSchema = z
         socketHighWaterBytes: positiveInt.default(64 * 1024),
         heartbeatIntervalMs: ms.default(25_000),
         maxConnections: positiveInt.default(200_000),
+        /** The dispatch group this gateway belongs to: rooms map to groups, every gateway of a group serves the same rooms. */
+        group: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/)
+          .default('default'),
         /** Presence counts reporting interval and expiry. */
         presenceIntervalMs: ms.default(5_000),
         /** Rooms with fewer members than this get `enter` events; larger rooms only counts. */
@@ -137,10 +147,52 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    dispatch: z
+      .object({
+        /** A room with more online connections than this is spread over one more gateway group per this many. */
+        spreadAboveOnline: positiveInt.default(20_000),
+        /** The most gateway groups one room is spread over. */
+        maxGroupsPerRoom: positiveInt.max(64).default(4),
+        /** How long an API node reuses the gateway list and a room's online count. */
+        cacheMs: ms.default(1_000),
+      })
+      .strict()
+      .prefault({}),
     worker: z
       .object({
         /** How often the online count is broadcast to live rooms. */
         onlineIntervalMs: ms.default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    coordination: z
+      .object({
+        /**
+         * How the workers of a sharded job (the online count broadcast) split the rooms: `single`
+         * (this process is the only worker and takes every room; `roomcast dev`, or a cluster that
+         * runs exactly one worker) or `zookeeper` (each worker registers an ephemeral node and
+         * takes its share of the rooms).
+         */
+        engine: z.enum(['single', 'zookeeper']).default('single'),
+        /** ZooKeeper connect string for `engine: zookeeper`: `host:port[,host:port…]`. */
+        zookeeperConnect: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$/,
+            'expected host:port[,host:port…]',
+          )
+          .default('127.0.0.1:2181'),
+        /** Znode under which each job keeps its members (`<pathPrefix>/<job>`); created when missing. */
+        pathPrefix: z
+          .string()
+          .regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'an absolute znode path, e.g. /roomcast/workers')
+          .default('/roomcast/workers'),
+        /**
+         * ZooKeeper session timeout: a worker that dies keeps its share of the rooms unprocessed this
+         * long, and a worker cut off from ZooKeeper stops working on its share within it. The server
+         * clamps it to 2–20 of its ticks.
+         */
+        sessionTimeoutMs: ms.max(600_000).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -12,6 +12,7 @@ import type { MessageBus } from './ports/bus.ts';
 import type { Collections } from './ports/collections.ts';
 import type { GiftOutbox, Ledger } from './ports/ledger.ts';
 import type { RoomRepository } from './ports/rooms.ts';
+import { RoomDispatch } from './room-dispatch.ts';
 import { RoomEvents } from './room-events.ts';
 import { RoomLedgerListener } from './room-ledger-listener.ts';
 import { RoomEndAnnouncer } from './room-lifecycle.ts';
@@ -31,6 +32,8 @@ export interface RoomcastCore {
   gifts: GiftService;
   /** Publishes gift events from the outbox; the role's outbox relay uses it too. */
   giftEvents: GiftEventPublisher;
+  /** Which gateways serve a room (the dispatch endpoint). */
+  dispatch: RoomDispatch;
   collections: Collections;
   bus: MessageBus;
 }
@@ -110,5 +113,22 @@ export function createCore(deps: {
   // Accounts close before the room_end event goes out, so gifts stop as early as possible.
   rooms.onRoomEnd(ledgerListener);
   rooms.onRoomEnd(new RoomEndAnnouncer(events, bus));
-  return { rooms, events, state, peers, moderation, membership, gifts, giftEvents, collections, bus };
+  const dispatch = new RoomDispatch({
+    directory: collections.gateways,
+    presence: collections.presence,
+    options: config.dispatch,
+  });
+  return {
+    rooms,
+    events,
+    state,
+    peers,
+    moderation,
+    membership,
+    gifts,
+    giftEvents,
+    dispatch,
+    collections,
+    bus,
+  };
 }

@@ -18,6 +18,7 @@ import type { RoomcastCore } from '../core/core.ts';
 import { getOrInsert } from '../core/get-or-insert.ts';
 import type { Identity } from '../core/identity.ts';
 import type { BusSubscription } from '../core/ports/bus.ts';
+import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
 import { parseClientFrame } from './client-frames.ts';
@@ -43,6 +44,9 @@ export class Gateway {
   private readonly reportedRooms = new Set<string>();
   private inbox: BusSubscription | undefined;
   private draining = false;
+  private offBusReconnect: (() => void) | undefined;
+  /** Where clients reach this gateway, once `advertise` was called; announced with every presence report. */
+  private advertised: GatewayRecord | undefined;
 
   constructor(
     private readonly deps: {
@@ -98,9 +102,19 @@ export class Gateway {
       }
       this.deliverPeer(signal);
     });
+    this.offBusReconnect = core.bus.onReconnect(() => void this.catchUpAfterBusLoss());
     this.every(options.heartbeatIntervalMs, () => this.heartbeat());
     this.every(PUMP_INTERVAL_MS, () => this.pump());
     this.every(options.presenceIntervalMs, () => void this.reportPresence());
+  }
+
+  /**
+   * Announces this gateway to dispatch under `group` at `url` (`ws(s)://…/v1/ws`) now and with every
+   * presence report, until it drains or stops. Called once the server listens.
+   */
+  async advertise(group: string, url: string): Promise<void> {
+    this.advertised = { id: this.id, group, url };
+    await this.announce();
   }
 
   /** Whether a new connection may be accepted now. */
@@ -222,6 +236,8 @@ export class Gateway {
   async drain(deadlineMs = 30_000): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    // Out of dispatch first, so the clients told to move are not sent back here.
+    await this.withdraw();
     const { drainBatchSize, drainBatchIntervalMs } = this.deps.options;
     const conns = [...this.connections];
     for (let i = 0; i < conns.length; i += drainBatchSize) {
@@ -238,6 +254,8 @@ export class Gateway {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.offBusReconnect?.();
+    await this.withdraw();
     for (const conn of [...this.connections])
       this.closeConnection(conn, CloseCode.goingAway, 'server shutting down');
     await this.inbox?.unsubscribe();
@@ -430,7 +448,34 @@ export class Gateway {
       this.byUser.size > 0
         ? core.collections.registry.register(this.id, [...this.byUser.keys()], ttl)
         : undefined,
+      this.announce(),
     ]).catch((err: unknown) => this.deps.logger.warn({ err }, 'presence report failed'));
+  }
+
+  /** Signals published while the bus was away are lost: every room here re-reads its history tail. */
+  private async catchUpAfterBusLoss(): Promise<void> {
+    const { metrics, logger } = this.deps;
+    metrics.busReconnects.inc();
+    const channels = [...this.channels.channels()];
+    logger.warn({ rooms: channels.length }, 'bus reconnected: catching up rooms from history');
+    const results = await Promise.allSettled(channels.map((channel) => channel.catchUp()));
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    if (failed > 0) logger.warn({ failed }, 'some rooms could not catch up from history');
+  }
+
+  private async announce(): Promise<void> {
+    if (this.advertised === undefined || this.draining) return;
+    await this.deps.core.collections.gateways.announce(
+      this.advertised,
+      this.deps.options.presenceIntervalMs * 3,
+    );
+  }
+
+  private async withdraw(): Promise<void> {
+    if (this.advertised === undefined) return;
+    await this.deps.core.collections.gateways
+      .withdraw(this.id)
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'gateway withdraw failed'));
   }
 
   /** Reports presence now instead of at the next interval (tests, drain). */

@@ -188,6 +188,20 @@ export class RoomChannel {
     this.byCodec.get(conn.codec)?.delete(conn);
   }
 
+  /**
+   * The bus reconnected and may have dropped signals: take whatever history holds after the last
+   * seq, as if it had arrived on the bus (in order, no duplicates, a reset if the epoch changed).
+   */
+  async catchUp(): Promise<void> {
+    while (this.ready && !this.closed) {
+      const before = this.lastSeq;
+      const page = await this.deps.history.read(this.room, before, REPLAY_CHUNK);
+      for (const event of page.events) this.onEvent(page.epoch, event);
+      // A short page is the end; no progress (a gap now waiting for its fill) ends it too.
+      if (page.events.length < REPLAY_CHUNK || this.lastSeq <= before) return;
+    }
+  }
+
   hasMember(conn: ClientConnection): boolean {
     return this.members.has(conn);
   }

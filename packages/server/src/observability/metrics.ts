@@ -68,6 +68,11 @@ export class RoomcastMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
+  readonly busReconnects = new Counter({
+    name: 'roomcast_bus_reconnects_total',
+    help: 'Times the bus got its connection back; each makes every room on this gateway re-read its history tail.',
+    registers: [this.registry],
+  });
   readonly busMalformed = new Counter({
     name: 'roomcast_bus_malformed_total',
     help: 'Bus messages dropped as malformed.',
@@ -185,6 +190,18 @@ export class RoomcastMetrics {
   readonly sendQueueBytes = new Gauge({
     name: 'roomcast_send_queue_bytes',
     help: 'Bytes queued in roomcast for slow connections.',
+    registers: [this.registry],
+  });
+  readonly workerMembers = new Gauge({
+    name: 'roomcast_worker_members',
+    help: 'Workers of a sharded job as this worker sees them, by job; 0 while it has no view (and processes nothing).',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  readonly workerIndex = new Gauge({
+    name: 'roomcast_worker_index',
+    help: "This worker's partition of a sharded job, by job; -1 while it has no view.",
+    labelNames: ['job'] as const,
     registers: [this.registry],
   });
 

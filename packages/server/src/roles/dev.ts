@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DevTokenIssuer } from '../adapters/auth/dev-token-issuer.ts';
+import { SingleMemberMembership } from '../adapters/memory/single-member-membership.ts';
 import type { LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
 import { buildHttpApp } from '../api/http-app.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastCore } from '../core/core.ts';
-import { OnlineCountJob } from '../core/online-count-job.ts';
+import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
 import { RoomRetentionJob } from '../core/room-retention-job.ts';
 import { Settler } from '../core/settler.ts';
@@ -52,13 +53,16 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
   const metrics = new RoomcastMetrics();
   const roomsLogger = logger.child({ component: 'rooms' });
   const infra = await openInfrastructure(config, logger);
-  const { repository, ledger, collections, bus } = infra;
+  const { repository, ledger, collections } = infra;
   const core = createCoreOn(infra, config, metrics, logger);
   const verifier = createVerifier(config, secret);
   const gateway = await startGatewayCore(config, core, metrics, logger);
+  // One process: it is the only member of every sharded job.
+  const membership = new SingleMemberMembership();
   const onlineCounts = new OnlineCountJob({
     presence: collections.presence,
     events: core.events,
+    membership: await membership.join(ONLINE_COUNT_JOB),
     intervalMs: config.worker.onlineIntervalMs,
     logger: logger.child({ component: 'worker' }),
   });
@@ -120,6 +124,7 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     close: (options = {}) => {
       closing ??= (async () => {
         await onlineCounts.stop();
+        await membership.close();
         await retention.stop();
         await relay.stop();
         await settler.stop();

@@ -5,7 +5,13 @@ import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import { assertClusterConfig, createCoreOn, openInfrastructure } from './infrastructure.ts';
-import { createVerifier, listen, serveWebSocket, startGatewayCore } from './role-http.ts';
+import {
+  announcedWebSocketUrl,
+  createVerifier,
+  listen,
+  serveWebSocket,
+  startGatewayCore,
+} from './role-http.ts';
 
 /** A running `roomcast gateway`. */
 export interface RunningGateway {
@@ -59,6 +65,7 @@ export async function startGateway(config: RoomcastConfig, logger: Logger): Prom
     });
     const ws = serveWebSocket(app, { config, gateway, verifier, metrics, logger });
     const { port, url } = await listen(app, config);
+    await gateway.advertise(config.gateway.group, announcedWebSocketUrl(config, url, logger));
     let closing: Promise<void> | undefined;
     return {
       url,

@@ -74,3 +74,19 @@ export function serveWebSocket(
     maxFrameBytes: deps.config.gateway.maxFrameBytes,
   });
 }
+
+/**
+ * The WebSocket URL a gateway announces to dispatch: `publicUrl` (as ws/wss) when set, else the
+ * local URL it listens on — which only loopback clients can use when it listens on a wildcard
+ * address, so that case is logged.
+ */
+export function announcedWebSocketUrl(config: RoomcastConfig, localUrl: string, logger: Logger): string {
+  if (config.publicUrl === undefined && (config.host === '0.0.0.0' || config.host === '::')) {
+    logger.warn(
+      { localUrl },
+      'gateway listens on a wildcard address without publicUrl (ROOMCAST_PUBLIC_URL): dispatch announces a loopback URL',
+    );
+  }
+  const base = (config.publicUrl ?? localUrl).replace(/^http/, 'ws').replace(/\/+$/, '');
+  return `${base}/v1/ws`;
+}

@@ -127,7 +127,7 @@ export class RoomSession {
   }
 
   async #attach(mode: TransportMode, entering: boolean): Promise<void> {
-    const client = createClient(this.baseUrl, this.session, mode);
+    const client = createClient(this.baseUrl, this.session, mode, this.room.id);
     this.#client = client;
     const on = this.#unsubscribe;
     const signal = (s: ConnectionSignal) => {
@@ -216,9 +216,12 @@ export class RoomSession {
   }
 }
 
-function createClient(baseUrl: string, session: Session, mode: TransportMode): RoomcastClient {
+function createClient(baseUrl: string, session: Session, mode: TransportMode, room: string): RoomcastClient {
   return new RoomcastClient({
     url: baseUrl,
+    // Dispatch by this room: in a cluster the page's origin is an API node, and the endpoint names
+    // the gateways that serve the room; in `roomcast dev` it names the origin itself.
+    room,
     token: session.token,
     transport: mode,
     // A page should come back quickly: short backoff, and pull after two failed WebSocket connects.

@@ -78,6 +78,11 @@ export class MemoryBus implements MessageBus {
     return subscription;
   }
 
+  /** An in-process bus never loses its connection. */
+  onReconnect(_listener: () => void): () => void {
+    return () => undefined;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const subscriptions of this.#channels.values()) {

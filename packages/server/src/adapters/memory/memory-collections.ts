@@ -1,4 +1,5 @@
 import type { Collections } from '../../core/ports/collections.ts';
+import { MemoryGatewayDirectory } from './memory-gateway-directory.ts';
 import { MemoryModerationStore } from './memory-moderation.ts';
 import { MemoryPeerInbox } from './memory-peer-inbox.ts';
 import { MemoryConnectionRegistry, MemoryRoomPresence } from './memory-presence.ts';
@@ -56,6 +57,7 @@ export function createMemoryCollections(options: MemoryCollectionsOptions = {}):
     inbox,
     registry,
     presence,
+    gateways: new MemoryGatewayDirectory(clock),
     moderation,
     rateLimits,
     ping: async () => {},

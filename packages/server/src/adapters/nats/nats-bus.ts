@@ -74,6 +74,7 @@ class NatsSubscription implements BusSubscription {
 export class NatsBus implements MessageBus {
   readonly #connection: NatsConnection;
   readonly #onHandlerError: (error: unknown, channel: string) => void;
+  readonly #reconnectListeners = new Set<() => void>();
   #closed = false;
 
   private constructor(connection: NatsConnection, options: NatsBusOptions) {
@@ -81,6 +82,27 @@ export class NatsBus implements MessageBus {
     this.#onHandlerError =
       options.onHandlerError ??
       ((error, channel) => console.error(`nats bus: a handler of channel ${channel} threw`, error));
+    void this.#watchStatus();
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
+  }
+
+  /** The client re-subscribes before it reports `reconnect`; a flush makes sure the server has them. */
+  async #watchStatus(): Promise<void> {
+    for await (const status of this.#connection.status()) {
+      if (status.type !== 'reconnect' || this.#closed) continue;
+      await this.#connection.flush().catch(() => undefined);
+      for (const listener of this.#reconnectListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.#onHandlerError(error, '(reconnect)');
+        }
+      }
+    }
   }
 
   /** Connects to NATS; rejects when no server of `options.nats.servers` answers. */

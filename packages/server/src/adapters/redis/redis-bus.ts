@@ -81,6 +81,7 @@ export class RedisBus implements MessageBus {
   readonly #sharded: boolean;
   readonly #channels = new Map<string, ChannelState>();
   readonly #onHandlerError: (error: unknown, channel: string) => void;
+  readonly #reconnectListeners = new Set<() => void>();
   #closed = false;
 
   constructor(options: RedisBusOptions) {
@@ -102,6 +103,35 @@ export class RedisBus implements MessageBus {
     this.#subscriber.on('error', onConnectionError);
     const event = this.#sharded ? 'smessageBuffer' : 'messageBuffer';
     this.#subscriber.on(event, (channel: Buffer, message: Buffer) => this.#dispatch(channel, message));
+    // ioredis re-subscribes on 'ready' after a reconnect; the first 'ready' is the first connect.
+    let connectedBefore = false;
+    this.#subscriber.on('ready', () => {
+      if (connectedBefore) this.#notifyReconnect();
+      connectedBefore = true;
+    });
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
+  }
+
+  #notifyReconnect(): void {
+    // ioredis sends the re-subscriptions right after 'ready'; a PING on the same connection
+    // answers after them, so listeners run once the server has the subscriptions back.
+    void this.#subscriber
+      .ping()
+      .catch(() => undefined)
+      .then(() => {
+        if (this.#closed) return;
+        for (const listener of this.#reconnectListeners) {
+          try {
+            listener();
+          } catch (error) {
+            this.#onHandlerError(error, '(reconnect)');
+          }
+        }
+      });
   }
 
   async publish(channel: string, payload: Uint8Array): Promise<void> {

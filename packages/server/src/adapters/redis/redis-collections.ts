@@ -1,6 +1,7 @@
 import type { RedisOptions } from 'ioredis';
 import type { Collections } from '../../core/ports/collections.ts';
 import type { RedisClient } from './lua-script.ts';
+import { RedisGatewayDirectory } from './redis-gateway-directory.ts';
 import { RedisKeys } from './redis-keys.ts';
 import { RedisModerationStore } from './redis-moderation.ts';
 import { RedisPeerInbox } from './redis-peer-inbox.ts';
@@ -57,6 +58,7 @@ export function createRedisCollections(options: RedisCollectionsOptions): Collec
     inbox: new RedisPeerInbox({ redis, keys, capacity: options.inboxCapacity, ttlMs: options.inboxTtlMs }),
     registry: new RedisConnectionRegistry({ redis, keys }),
     presence: new RedisRoomPresence({ redis, keys }),
+    gateways: new RedisGatewayDirectory({ redis, keys }),
     moderation: new RedisModerationStore({ redis, keys }),
     rateLimits: new RedisRateLimits({ redis, keys }),
     ping: async () => {

@@ -62,6 +62,11 @@ export class RedisKeys {
     return `${this.#prefix}rate:{${key}}:${perSecond}`;
   }
 
+  /** The gateway directory: one small hash, its own hash tag. */
+  gatewayDirectory(): string {
+    return `${this.#prefix}gateways:{directory}`;
+  }
+
   /** A key nobody writes, read by `ping` (PING itself does not go through Twemproxy). */
   ping(): string {
     return `${this.#prefix}ping`;

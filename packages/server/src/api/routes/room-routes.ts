@@ -46,6 +46,13 @@ export function registerRoomRoutes(app: FastifyInstance, ctx: RouteContext): voi
   app.get<{ Params: { room: string } }>('/v1/rooms/:room/endpoint', async (request) => {
     const identity = await ctx.authenticate(request);
     await ctx.core.rooms.getVisible(identity, request.params.room);
+    const ws = await ctx.core.dispatch.endpoints(request.params.room);
+    if (ws.length > 0) return { ws };
+    // No gateway announced itself: only a process that serves WebSockets itself (roomcast dev)
+    // can name one, its own address.
+    if ((ctx.gateways ?? []).length === 0) {
+      throw new RoomcastError('unavailable', 'no gateway is available; try again shortly');
+    }
     const base = ctx.config.publicUrl ?? `${request.protocol}://${request.host}`;
     return { ws: [`${base.replace(/^http/, 'ws').replace(/\/$/, '')}/v1/ws`] };
   });

@@ -17,6 +17,12 @@
 export interface MessageBus {
   publish(channel: string, payload: Uint8Array): Promise<void>;
   subscribe(channel: string, handler: (payload: Uint8Array) => void): Promise<BusSubscription>;
+  /**
+   * Calls `listener` each time the bus has its subscriptions back after losing its connection
+   * (never for the first connect). Messages published in between were lost, so a subscriber
+   * re-reads what it needs from history. Returns a function that removes the listener.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Closes the bus's connections; later calls reject. */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import type { GatewayDirectory } from './gateway-directory.ts';
 import type { ModerationStore } from './moderation.ts';
 import type { PeerInbox } from './peer-inbox.ts';
 import type { ConnectionRegistry, RoomPresence } from './presence.ts';
@@ -12,6 +13,7 @@ export interface Collections {
   inbox: PeerInbox;
   registry: ConnectionRegistry;
   presence: RoomPresence;
+  gateways: GatewayDirectory;
   moderation: ModerationStore;
   rateLimits: RateLimits;
   /** Resolves when the engine answers; used by /readyz. */

@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** A port the kernel just handed out on loopback; free unless someone grabs it meanwhile. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * The absolute path of an engine binary, from PATH or the extra directories; throws one line naming
+ * the Debian package to install when it is missing.
+ */
+export function findBinary(
+  name: string,
+  debianPackage: string,
+  extraDirs: readonly string[] = ['/usr/sbin', '/usr/bin'],
+): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== ''), ...extraDirs];
+  for (const dir of dirs) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(
+    `${name} not found: install the Debian package \`${debianPackage}\` (apt-get install -y ${debianPackage})`,
+  );
+}
+
+/** True once something accepts TCP connections on 127.0.0.1:port. */
+export function tcpAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** An engine server process a test started: its port and temp directory, and how to stop it. */
+export interface EngineProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly child: ChildProcess;
+  /** The output so far (for failure messages). */
+  output(): string;
+  /** SIGKILL, keeping the directory: a crash. */
+  kill(): Promise<void>;
+  /** Stops the process (SIGTERM, then SIGKILL after 3 s) and deletes its directory; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface EngineSpec {
+  name: string;
+  binary: string;
+  /** Arguments for a server on `port` keeping its files in `dir`. */
+  args(port: number, dir: string): string[];
+  /** Ready check; default: TCP answers on the port. */
+  ready?(port: number): Promise<boolean>;
+  /** Reuse this port (a restart) instead of a new free one. */
+  port?: number;
+  /** Reuse this directory (a restart keeping data) instead of a new temp one. */
+  dir?: string;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts an engine binary (redis-server, nats-server, nutcracker, …) on a free loopback port in a
+ * temp directory and waits until it answers. Tests own the process: stop() it in afterAll.
+ */
+export async function startEngine(spec: EngineSpec): Promise<EngineProcess> {
+  const port = spec.port ?? (await freePort());
+  const dir = spec.dir ?? (await mkdtemp(join(tmpdir(), `roomcast-${spec.name}-`)));
+  const child = spawn(spec.binary, spec.args(port, dir), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let exitedEarly = false;
+  void exited.then(() => {
+    exitedEarly = true;
+  });
+  try {
+    await waitUntil(
+      async () => {
+        if (exitedEarly) throw new Error(`${spec.name} exited at start: ${output.trim().slice(-2000)}`);
+        return (spec.ready ?? tcpAnswers)(port);
+      },
+      spec.readyTimeoutMs ?? 15_000,
+      spec.name,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  let stopped = false;
+  return {
+    name: spec.name,
+    port,
+    dir,
+    child,
+    output: () => output,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (spec.dir === undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultWebRoot } from '../api/web-app.ts';
+import { freePort } from '../engines/engine-process.ts';
+import { type ClusterEngine, clusterEngines } from './cluster-engines.ts';
+import { CLUSTER_HELP, type ClusterOptions, parseClusterOptions } from './cluster-options.ts';
+import { type RoleProcess, spawnRole } from './role-process.ts';
+
+const REGIONS = 'us,eu,ap';
+/** A role gets this long after SIGTERM (a gateway drains its clients, 10 s by default) before SIGKILL. */
+const ROLE_STOP_DEADLINE_MS = 15_000;
+const READY_TIMEOUT_MS = 60_000;
+/** The prefix of the one machine-readable line: endpoints and every PID the command started. */
+export const CLUSTER_JSON_PREFIX = 'roomcast-cluster-json ';
+
+/** Why the cluster stops: a signal (exit 0) or something that died or failed (exit 1). */
+type StopReason = { kind: 'signal' | 'failure'; text: string };
+
+/** The ports of the roles: from --base-port, or free ones for --base-port 0. */
+async function rolePorts(
+  options: ClusterOptions,
+): Promise<{ apis: number[]; gateways: number[]; worker: number }> {
+  const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
+  if (options.basePort === 0) {
+    const take = (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
+    return {
+      apis: await take(options.apis),
+      gateways: await take(options.gateways),
+      worker: await freePort(),
+    };
+  }
+  const ports = {
+    apis: range(options.apis, options.basePort),
+    gateways: range(options.gateways, options.basePort + 100),
+    worker: options.basePort + 200,
+  };
+  for (const port of [...ports.apis, ...ports.gateways, ports.worker]) {
+    if (!(await portIsFree(port)))
+      throw new Error(`port ${port} is in use: choose another --base-port (or --base-port 0 for free ports)`);
+  }
+  return ports;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `roomcast cluster`: starts the engines, then the roles (the first API node alone, since it runs
+ * the schema migrations, then the others), prints the endpoints, and runs until SIGINT/SIGTERM
+ * (exit 0) or until a role or engine dies (exit 1). Either way it stops the roles (SIGTERM, then
+ * SIGKILL after a deadline), then the engines in reverse order. Returns the exit code.
+ */
+export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseClusterOptions(argv);
+  if (parsed === 'help') {
+    console.log(CLUSTER_HELP);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    console.error(`roomcast cluster: ${parsed}. Run \`roomcast cluster --help\`.`);
+    return 2;
+  }
+  const options = parsed;
+  const envSecret = env.ROOMCAST_JWT_SECRET;
+  if (envSecret !== undefined && envSecret.length < 16) {
+    console.error('roomcast cluster: ROOMCAST_JWT_SECRET must be at least 16 characters');
+    return 2;
+  }
+  const secret = envSecret ?? randomBytes(24).toString('hex');
+  const note = (line: string) => console.log(`roomcast cluster: ${line}`);
+  const stamp = `${new Date()
+    .toISOString()
+    .replace(/\D/g, '')
+    .slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const starters = clusterEngines({ postgres: options.postgres, stamp, note });
+  let ports: Awaited<ReturnType<typeof rolePorts>>;
+  try {
+    for (const starter of starters) starter.checkBinaries();
+    ports = await rolePorts(options);
+  } catch (err) {
+    console.error(`roomcast cluster: ${(err as Error).message}`);
+    return 1;
+  }
+
+  const runDir = await mkdtemp(join(tmpdir(), 'roomcast-cluster-'));
+  const logDir = join(runDir, 'logs');
+  await mkdir(logDir);
+  const engines: ClusterEngine[] = [];
+  const roles: RoleProcess[] = [];
+  let reason: StopReason | undefined;
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const woken = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const end = (why: StopReason) => {
+    if (reason !== undefined || stopping) return;
+    reason = why;
+    wake();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (reason !== undefined) {
+      // A second Ctrl-C: no more waiting for roles to drain.
+      for (const role of roles) role.kill();
+      return;
+    }
+    note(`${signal}: stopping`);
+    end({ kind: 'signal', text: signal });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const watchRole = (role: RoleProcess) => {
+    void role.exited.then((how) => {
+      end({
+        kind: 'failure',
+        text: `${role.name} (pid ${role.pid}) exited unexpectedly (${how}); last output:\n${lastLines(role.output())}`,
+      });
+    });
+  };
+  const baseEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ROOMCAST_JWT_SECRET: secret,
+    ROOMCAST_REGIONS: REGIONS,
+    ROOMCAST_HOST: '127.0.0.1',
+    ROOMCAST_LOG_PRETTY: 'false',
+    ROOMCAST_LOG_LEVEL: env.ROOMCAST_LOG_LEVEL ?? 'info',
+  };
+  const start = (
+    name: string,
+    role: RoleProcess['role'],
+    port: number,
+    extra: Record<string, string> = {},
+  ) => {
+    const settings = engines.reduce<Record<string, string>>((all, e) => Object.assign(all, e.settings), {});
+    const proc = spawnRole({
+      name,
+      role,
+      port,
+      logDir,
+      env: { ...baseEnv, ...settings, ROOMCAST_PORT: String(port), ...extra },
+    });
+    roles.push(proc);
+    watchRole(proc);
+    return proc;
+  };
+  /** Waits for `step`, or returns early once a signal or a failure asked to stop. */
+  const unlessStopped = async (step: Promise<unknown>) => {
+    await Promise.race([step, woken]);
+  };
+
+  try {
+    for (const starter of starters) {
+      if (reason !== undefined) break;
+      const engine = await starter.start();
+      engines.push(engine);
+      void engine.died.then(async (why) => {
+        // A Ctrl-C in the terminal reaches the engines too: give our own SIGINT handler a moment.
+        await sleep(1000);
+        end({ kind: 'failure', text: `${why} unexpectedly` });
+      });
+    }
+    if (reason === undefined) {
+      const first = start('api1', 'api', ports.apis[0] as number);
+      await unlessStopped(first.ready(READY_TIMEOUT_MS));
+    }
+    if (reason === undefined) {
+      const rest = [
+        ...ports.apis.slice(1).map((port, i) => start(`api${i + 2}`, 'api', port)),
+        ...ports.gateways.map((port, i) =>
+          start(`gw${i + 1}`, 'gateway', port, { ROOMCAST_GATEWAY_ID: `gw${i + 1}` }),
+        ),
+        start('worker', 'worker', ports.worker),
+        start('settler', 'settler', 0, { ROOMCAST_LOG_LEVEL: 'info' }),
+      ];
+      await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
+    }
+  } catch (err) {
+    end({ kind: 'failure', text: (err as Error).message });
+  }
+
+  if (reason === undefined) {
+    printEndpoints({ roles, engines, secretFromEnv: envSecret !== undefined, secret, logDir });
+    await woken;
+  }
+  stopping = true;
+  const why = reason ?? { kind: 'failure', text: 'stopped' };
+  if (why.kind === 'failure')
+    console.error(`roomcast cluster: ${why.text}\nroomcast cluster: stopping everything`);
+  await Promise.all(roles.map((r) => r.stop(ROLE_STOP_DEADLINE_MS)));
+  for (const engine of engines.reverse()) {
+    await engine.stop().catch((err: unknown) => {
+      console.error(`roomcast cluster: stopping ${engine.name} failed: ${(err as Error).message}`);
+    });
+  }
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  if (why.kind === 'signal') {
+    await rm(runDir, { recursive: true, force: true });
+    note('stopped');
+    return 0;
+  }
+  console.error(`roomcast cluster: the roles' logs are in ${logDir}`);
+  return 1;
+}
+
+function lastLines(text: string, count = 15): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
+function printEndpoints(run: {
+  roles: readonly RoleProcess[];
+  engines: readonly ClusterEngine[];
+  secretFromEnv: boolean;
+  secret: string;
+  logDir: string;
+}): void {
+  const url = (r: RoleProcess) => `http://127.0.0.1:${r.port}`;
+  const apis = run.roles.filter((r) => r.role === 'api');
+  const gateways = run.roles.filter((r) => r.role === 'gateway');
+  const worker = run.roles.find((r) => r.role === 'worker');
+  const settler = run.roles.find((r) => r.role === 'settler');
+  const api = apis[0] ? url(apis[0]) : '';
+  const webBuilt = existsSync(join(defaultWebRoot(), 'index.html'));
+  const lines = [
+    '',
+    `roomcast cluster ready — regions ${REGIONS.split(',').join(', ')}`,
+    ...apis.map((r) => `  API         ${url(r)}   (${r.name}, pid ${r.pid}; /metrics, /healthz)`),
+    ...gateways.map(
+      (r) => `  gateway     ws://127.0.0.1:${r.port}/v1/ws   (${r.name}, pid ${r.pid}; ${url(r)}/metrics)`,
+    ),
+    ...(worker ? [`  worker      ${url(worker)}/metrics   (pid ${worker.pid})`] : []),
+    ...(settler ? [`  settler     pid ${settler.pid}`] : []),
+    ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
+    '',
+    `  web app     ${api}/  and the ops dashboard ${api}/ops (sign in by pasting a token; the page`,
+    '              reaches its room over a gateway the dispatch endpoint names)' +
+      (webBuilt ? '' : ' — build it first: npm run build:web'),
+    `  logs        ${run.logDir}`,
+    '',
+    run.secretFromEnv
+      ? 'JWT secret from ROOMCAST_JWT_SECRET. Mint a token (sub = <region>_<id>; --roles admin for admins):'
+      : 'JWT secret generated for this run (set ROOMCAST_JWT_SECRET to choose it). Mint a token:',
+    ...(run.secretFromEnv ? [] : [`  export ROOMCAST_JWT_SECRET=${run.secret}`]),
+    '  TOKEN=$(npm run --silent roomcast -- token --user eu_alice)',
+    `  curl -s -XPOST ${api}/v1/rooms -H "authorization: Bearer $TOKEN" \\`,
+    `    -H 'content-type: application/json' -d '{"title":"hello"}'`,
+    '',
+    'Ctrl-C stops everything this command started.',
+  ];
+  console.log(lines.join('\n'));
+  const machine = {
+    apis: apis.map(url),
+    gateways: gateways.map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
+    worker: worker ? url(worker) : undefined,
+    pids: [...run.roles.map((r) => r.pid), ...run.engines.flatMap((e) => e.pids())],
+  };
+  console.log(`${CLUSTER_JSON_PREFIX}${JSON.stringify(machine)}`);
+}

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+
+/** A `roomcast <role>` child process of the local cluster; its output goes to `<logDir>/<name>.log`. */
+export interface RoleProcess {
+  /** `api1`, `gw2`, `worker`, `settler`. */
+  readonly name: string;
+  readonly role: 'api' | 'gateway' | 'worker' | 'settler';
+  /** 0 for the settler, which serves no HTTP. */
+  readonly port: number;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with a description of how it ended (`exit code 1`, `signal SIGKILL`). */
+  readonly exited: Promise<string>;
+  running(): boolean;
+  /** The last output, for failure messages. */
+  output(): string;
+  /** Resolves when the role is ready (/readyz answers 200; the settler: its start line); rejects when it exits first. */
+  ready(timeoutMs: number): Promise<void>;
+  /** SIGTERM (a gateway drains), then SIGKILL after `deadlineMs`; idempotent. */
+  stop(deadlineMs: number): Promise<void>;
+  /** SIGKILL now. */
+  kill(): void;
+}
+
+/**
+ * Spawns `node --import tsx packages/server/src/cli.ts <role>` with `env` (the caller's own
+ * environment plus the cluster's ROOMCAST_* settings). The child gets its own process group, so
+ * a Ctrl-C in the terminal reaches only the cluster command, which then stops roles before engines.
+ */
+export function spawnRole(opts: {
+  name: string;
+  role: RoleProcess['role'];
+  port: number;
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+}): RoleProcess {
+  // tsx resolved from this package, so the command works from any working directory.
+  const tsx = createRequire(import.meta.url).resolve('tsx');
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, CLI, opts.role], {
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const logFile = join(opts.logDir, `${opts.name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    log.write(chunk);
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      log.end();
+      resolve(signal === null ? `exit code ${code}` : `signal ${signal}`);
+    });
+    // A spawn failure emits 'error' and no 'exit'.
+    child.once('error', (err) => {
+      log.end();
+      resolve(`spawn error: ${err.message}`);
+    });
+  });
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  const running = () => !ended && child.exitCode === null && child.signalCode === null;
+  const url = `http://127.0.0.1:${opts.port}`;
+  let stopping: Promise<void> | undefined;
+  return {
+    name: opts.name,
+    role: opts.role,
+    port: opts.port,
+    pid: child.pid ?? 0,
+    logFile,
+    exited,
+    running,
+    output: () => output,
+    ready: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (!running()) throw new Error(`${opts.name} exited at start:\n${output.trim().slice(-3000)}`);
+        const ok =
+          opts.role === 'settler'
+            ? output.includes('roomcast settler started')
+            : await fetch(`${url}/readyz`).then(
+                (r) => r.ok,
+                () => false,
+              );
+        if (ok) return;
+        if (Date.now() > deadline)
+          throw new Error(`${opts.name} not ready in ${timeoutMs} ms:\n${output.trim().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop: (deadlineMs) => {
+      stopping ??= (async () => {
+        if (!running()) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+    kill: () => {
+      if (running()) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export * from '../../src/engines/zookeeper-launcher.ts';
