@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidBusChannelError, NatsBus } from '../src/adapters/nats/nats-bus.ts';
-import { type BusFixture, describeBusContract } from './contracts/bus-contract.ts';
+import {
+  type BusFixture,
+  describeBusContract,
+  describeBusRestartContract,
+} from './contracts/bus-contract.ts';
 import type { EngineProcess } from './helpers/engine-process.ts';
 import { launchNats } from './helpers/nats-launcher.ts';
 
@@ -29,6 +33,10 @@ async function fixture(): Promise<BusFixture> {
 }
 
 describeBusContract('nats', fixture, fixture);
+describeBusRestartContract('nats', {
+  launch: (port) => launchNats(port === undefined ? {} : { port }),
+  connect: connectBus,
+});
 
 describe('NatsBus', () => {
   it('refuses channels that are not literal subjects', async () => {
@@ -41,36 +49,6 @@ describe('NatsBus', () => {
       await expect(bus.subscribe('room.us_abc-1', () => {})).resolves.toBeDefined();
     } finally {
       await close();
-    }
-  });
-
-  it('tells its reconnect listeners once its subscriptions are back after a restart, and not before', async () => {
-    let engine = await launchNats();
-    const subscriber = await connectBus(engine.port);
-    const publisher = await connectBus(engine.port);
-    const channel = 'room.reconnect';
-    try {
-      const received: string[] = [];
-      await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
-      let reconnects = 0;
-      subscriber.onReconnect(() => {
-        reconnects += 1;
-      });
-      await publisher.publish(channel, new TextEncoder().encode('before'));
-      await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
-      expect(reconnects).toBe(0);
-
-      const port = engine.port;
-      await engine.stop();
-      engine = await launchNats({ port });
-      await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
-      // The publisher may still be reconnecting: wait until its message lands, one message only.
-      await publisher.publish(channel, new TextEncoder().encode('after'));
-      await vi.waitFor(() => expect(received).toContain('after'), { timeout: 15_000, interval: 20 });
-    } finally {
-      await subscriber.close();
-      await publisher.close();
-      await engine.stop();
     }
   });
 

@@ -2,7 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisBus, type RedisBusMode } from '../src/adapters/redis/redis-bus.ts';
-import { type BusFixture, describeBusContract } from './contracts/bus-contract.ts';
+import {
+  type BusFixture,
+  describeBusContract,
+  describeBusRestartContract,
+} from './contracts/bus-contract.ts';
 import type { EngineProcess } from './helpers/engine-process.ts';
 import { startRedisServer } from './helpers/redis-launcher.ts';
 
@@ -32,38 +36,12 @@ for (const mode of ['classic', 'sharded'] as const) {
   };
 
   describeBusContract(`redis ${mode}`, fixture, fixture);
+  describeBusRestartContract(`redis ${mode}`, {
+    launch: (port) => startRedisServer(port),
+    connect: async (port) => connectBus(port, mode),
+  });
 
   describe(`RedisBus (${mode})`, () => {
-    it('tells its reconnect listeners once its subscriptions are back after a restart, and not before', async () => {
-      let engine = await startRedisServer();
-      const subscriber = connectBus(engine.port, mode);
-      const publisher = connectBus(engine.port, mode);
-      const channel = `room.reconnect_${mode}`;
-      try {
-        const received: string[] = [];
-        await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
-        let reconnects = 0;
-        subscriber.onReconnect(() => {
-          reconnects += 1;
-        });
-        await publisher.publish(channel, new TextEncoder().encode('before'));
-        await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
-        expect(reconnects).toBe(0);
-
-        const port = engine.port;
-        await engine.stop();
-        engine = await startRedisServer(port);
-        await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
-        // The publisher may still be reconnecting: wait until its message lands, one message only.
-        await publisher.publish(channel, new TextEncoder().encode('after'));
-        await vi.waitFor(() => expect(received).toContain('after'), { timeout: 15_000, interval: 20 });
-      } finally {
-        await subscriber.close();
-        await publisher.close();
-        await engine.stop();
-      }
-    });
-
     it('keeps a subscription receiving after redis-server restarts on the same port', async () => {
       let engine = await startRedisServer();
       const subscriber = connectBus(engine.port, mode);

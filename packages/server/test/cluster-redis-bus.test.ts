@@ -1,10 +1,10 @@
 import { RoomcastClient } from '@roomcast/client';
 import type { RoomEvent } from '@roomcast/protocol';
 import { Redis } from 'ioredis';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EngineProcess } from './helpers/engine-process.ts';
+import { hs256Token } from './helpers/hs256-token.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 import { type ShardedRedis, startRedisServer, startShardedRedis } from './helpers/redis-launcher.ts';
 import { type RoomcastProcess, spawnRoomcast } from './helpers/roomcast-process.ts';
@@ -16,17 +16,9 @@ import { WsTestClient } from './helpers/ws-test-client.ts';
 // API node killed mid-stream, and the SDK moving through dispatch when its gateway drains.
 
 const SECRET = 'cluster-redis-bus-secret-0123456789';
-const key = new TextEncoder().encode(SECRET);
 const POLL = { timeout: 15_000, interval: 50 } as const;
 
-function token(user: string, roles: string[] = []): Promise<string> {
-  return new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(user)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(key);
-}
+const token = (user: string, roles: string[] = []): Promise<string> => hs256Token(SECRET, user, roles);
 
 let postgres: LaunchedPostgres | undefined;
 let collections: ShardedRedis | undefined;

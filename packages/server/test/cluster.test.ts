@@ -1,6 +1,6 @@
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProcess } from './helpers/engine-process.ts';
+import { hs256Token } from './helpers/hs256-token.ts';
 import { launchNats } from './helpers/nats-launcher.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 import { type ShardedRedis, startShardedRedis } from './helpers/redis-launcher.ts';
@@ -14,16 +14,8 @@ import { launchZookeeper } from './helpers/zookeeper-launcher.ts';
 // collections, NATS for the bus and ZooKeeper for the workers' membership. Every process and engine is stopped in afterAll.
 
 const SECRET = 'cluster-test-secret-cluster-test';
-const key = new TextEncoder().encode(SECRET);
 
-function token(user: string, roles: string[] = []): Promise<string> {
-  return new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(user)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-    .sign(key);
-}
+const token = (user: string, roles: string[] = []): Promise<string> => hs256Token(SECRET, user, roles);
 
 let postgres: LaunchedPostgres | undefined;
 let redis: ShardedRedis | undefined;

@@ -265,6 +265,8 @@ function printEndpoints(run: {
     gateways: gateways.map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
     worker: worker ? url(worker) : undefined,
     pids: [...run.roles.map((r) => r.pid), ...run.engines.flatMap((e) => e.pids())],
+    roles: run.roles.map((r) => ({ name: r.name, role: r.role, pid: r.pid, port: r.port })),
+    enginePids: run.engines.flatMap((e) => e.pids()),
   };
   console.log(`${CLUSTER_JSON_PREFIX}${JSON.stringify(machine)}`);
 }

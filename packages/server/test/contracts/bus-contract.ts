@@ -287,3 +287,53 @@ function describeBusPeerContract(
     });
   });
 }
+
+/** A bus engine the restart contract can stop and start again on the same port. */
+export interface RestartableBusEngine {
+  /** Starts a private server, on `port` when given (a restart). */
+  launch(port?: number): Promise<{ port: number; stop(): Promise<void> }>;
+  /** A bus on the server at `port` that retries its connection quickly. */
+  connect(port: number): Promise<MessageBus>;
+}
+
+/**
+ * What every network adapter does when its server restarts (core/ports/bus.ts, `onReconnect`):
+ * listeners hear of the reconnect once, not before the subscriptions are back.
+ */
+export function describeBusRestartContract(adapterName: string, engine: RestartableBusEngine): void {
+  describe(`MessageBus restart contract (${adapterName})`, () => {
+    it('tells its reconnect listeners once its subscriptions are back after a restart, and not before', async () => {
+      let server = await engine.launch();
+      const subscriber = await engine.connect(server.port);
+      const publisher = await engine.connect(server.port);
+      const channel = `room.reconnect_${randomUUID()}`;
+      try {
+        const received: string[] = [];
+        await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
+        let reconnects = 0;
+        subscriber.onReconnect(() => {
+          reconnects += 1;
+        });
+        await publisher.publish(channel, new TextEncoder().encode('before'));
+        await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
+        expect(reconnects).toBe(0);
+
+        const port = server.port;
+        await server.stop();
+        server = await engine.launch(port);
+        await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
+        // The publisher may still be reconnecting: retry a publish that fails, then wait until the
+        // one message that went out lands.
+        await vi.waitFor(() => publisher.publish(channel, new TextEncoder().encode('after')), {
+          timeout: 15_000,
+          interval: 20,
+        });
+        await vi.waitFor(() => expect(received).toContain('after'), { timeout: 15_000, interval: 20 });
+      } finally {
+        await subscriber.close();
+        await publisher.close();
+        await server.stop();
+      }
+    });
+  });
+}

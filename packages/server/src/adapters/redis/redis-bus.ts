@@ -117,10 +117,11 @@ export class RedisBus implements MessageBus {
   }
 
   #notifyReconnect(): void {
-    // ioredis sends the re-subscriptions right after 'ready'; a PING on the same connection
-    // answers after them, so listeners run once the server has the subscriptions back.
-    void this.#subscriber
-      .ping()
+    // ioredis emits 'ready' first and sends the re-subscriptions right after, in the same turn:
+    // a PING sent on the next turn goes out behind them on the same connection, so its answer
+    // means the server has the subscriptions back.
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#subscriber.ping())
       .catch(() => undefined)
       .then(() => {
         if (this.#closed) return;
