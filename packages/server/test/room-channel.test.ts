@@ -2,13 +2,14 @@ import type { RoomEvent } from '@roomcast/protocol';
 import { jsonCodec } from '@roomcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryRoomHistory } from '../src/adapters/memory/memory-room-history.ts';
+import { MemoryRoomStateStore } from '../src/adapters/memory/memory-room-state.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from '../src/gateway/client-connection.ts';
 import { RoomChannel } from '../src/gateway/room-channel.ts';
 import { RoomcastMetrics } from '../src/observability/metrics.ts';
 
 class RecordingSocket implements ClientSocket {
   bufferedAmount = 0;
-  readonly frames: Array<{ op: string; events?: RoomEvent[] }> = [];
+  readonly frames: Array<{ op: string; events?: RoomEvent[]; partials?: Record<string, { v: number }> }> = [];
   send(frame: OutboundFrame): void {
     this.frames.push(jsonCodec.decode(frame.bytes) as { op: string });
   }
@@ -44,8 +45,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function setup() {
   const history = new MemoryRoomHistory({ capacity: 100, idleTtlMs: 60_000 });
   const metrics = new RoomcastMetrics({ defaultMetrics: false });
+  const state = new MemoryRoomStateStore();
   const room = `us_r${Math.random().toString(36).slice(2)}`;
-  const channel = new RoomChannel(room, { history, metrics, options, onEvicted: () => {} });
+  const channel = new RoomChannel(room, { history, state, metrics, options, onEvicted: () => {} });
   const position = await history.position(room);
   channel.start(position.epoch, position.top);
   const socket = new RecordingSocket();
@@ -61,7 +63,7 @@ async function setup() {
   };
   const delivered = () =>
     socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
-  return { channel, room, history, socket, append, delivered, epoch: position.epoch };
+  return { channel, room, history, state, socket, append, delivered, epoch: position.epoch };
 }
 
 describe('room channel ordering', () => {
@@ -126,5 +128,33 @@ describe('room channel ordering', () => {
     channel.addMember(conn, { state: { total: 0, partials: {} }, replay: read });
     const replayed = socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
     expect(replayed).toEqual([3, 4, 5]);
+  });
+});
+
+describe('room channel catch-up after the bus lost signals', () => {
+  it('delivers, in order and once, what history holds beyond the last seq it took', async () => {
+    const { channel, room, append, delivered } = await setup();
+    const a = await append('1');
+    channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
+    // These two never arrive on the bus, and nothing follows them.
+    await append('2');
+    await append('3');
+    await channel.catchUp();
+    await sleep(10);
+    expect(delivered()).toEqual([1, 2, 3]);
+    await channel.catchUp();
+    await sleep(10);
+    expect(delivered()).toEqual([1, 2, 3]);
+  });
+
+  it('announces state partials changed while the bus was away, by version, once', async () => {
+    const { channel, room, state, socket } = await setup();
+    await state.set(room, 'score', { home: 1 }, 16);
+    await channel.catchUp();
+    await sleep(10);
+    await channel.catchUp();
+    await sleep(10);
+    const notices = socket.frames.filter((f) => f.op === 'ss');
+    expect(notices.map((f) => f.partials)).toEqual([{ score: { v: 1 } }]);
   });
 });

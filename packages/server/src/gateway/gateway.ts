@@ -61,6 +61,7 @@ export class Gateway {
     this.channels = new RoomChannels({
       bus: core.bus,
       history: core.collections.history,
+      state: core.collections.state,
       metrics,
       logger,
       lingerMs: CHANNEL_LINGER_MS,

@@ -9,6 +9,7 @@ import {
 import type { KickReason, RoomSignal } from '../core/bus-signals.ts';
 import { getOrInsert } from '../core/get-or-insert.ts';
 import type { HistoryPage, RoomHistory } from '../core/ports/room-history.ts';
+import type { RoomStateStore } from '../core/ports/room-state.ts';
 import { needsReset } from '../core/room-events.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import type { ClientConnection, OutboundFrame } from './client-connection.ts';
@@ -73,6 +74,7 @@ export class RoomChannel {
     readonly room: string,
     private readonly deps: {
       history: RoomHistory;
+      state: RoomStateStore;
       metrics: RoomcastMetrics;
       options: RoomChannelOptions;
       /** A member's subscription ended by the server (kick, ban, room end). */
@@ -193,6 +195,13 @@ export class RoomChannel {
    * seq, as if it had arrived on the bus (in order, no duplicates, a reset if the epoch changed).
    */
   async catchUp(): Promise<void> {
+    if (!this.ready || this.closed) return;
+    const versions = await this.deps.state.versions(this.room);
+    // State notices may be lost too: announce every partial (version only) this channel has not
+    // seen at that version; members already there ignore it, the others fetch the value.
+    const partials: Record<string, PartialState> = {};
+    for (const [name, v] of Object.entries(versions.partials)) partials[name] = { v };
+    if (Object.keys(partials).length > 0) this.onState(versions.total, partials);
     while (this.ready && !this.closed) {
       const before = this.lastSeq;
       const page = await this.deps.history.read(this.room, before, REPLAY_CHUNK);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { decodeRoomSignal, type KickReason, roomChannel } from '../core/bus-signals.ts';
 import type { BusSubscription, MessageBus } from '../core/ports/bus.ts';
 import type { RoomHistory } from '../core/ports/room-history.ts';
+import type { RoomStateStore } from '../core/ports/room-state.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { RoomChannel, type RoomChannelOptions } from './room-channel.ts';
@@ -25,6 +26,7 @@ export class RoomChannels {
     private readonly deps: {
       bus: MessageBus;
       history: RoomHistory;
+      state: RoomStateStore;
       metrics: RoomcastMetrics;
       logger: Logger;
       options: RoomChannelOptions;
@@ -80,7 +82,13 @@ export class RoomChannels {
 
   private async open(room: string): Promise<RoomChannel> {
     const { bus, history, metrics, logger, options } = this.deps;
-    const channel = new RoomChannel(room, { history, metrics, options, onEvicted: this.deps.onEvicted });
+    const channel = new RoomChannel(room, {
+      history,
+      state: this.deps.state,
+      metrics,
+      options,
+      onEvicted: this.deps.onEvicted,
+    });
     const subscription = await bus.subscribe(roomChannel(room), (payload) => {
       metrics.busMessages.inc({ direction: 'in' });
       const signal = decodeRoomSignal(payload);
