@@ -276,6 +276,15 @@ export const configSchema = z
         relayIntervalMs: ms.default(1_000),
         /** Outbox rows the relay takes per shard per round. */
         relayBatchSize: positiveInt.max(10_000).default(200),
+        /**
+         * How long an Idempotency-Key answers a retry with the first result (and a published gift's
+         * outbox row is kept for it). Older keys and rows are pruned; a request with a pruned key is
+         * a new request.
+         */
+        replayWindowHours: positiveInt.max(24 * 365).default(168),
+        /** How often the worker prunes replay records past the window, and how many rows per statement. */
+        pruneIntervalMs: ms.default(600_000),
+        pruneBatchSize: positiveInt.max(100_000).default(1_000),
       })
       .strict()
       .prefault({}),

@@ -68,6 +68,12 @@ export class RoomcastMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
+  readonly replayRecordsPruned = new Counter({
+    name: 'roomcast_ledger_replay_records_pruned_total',
+    help: 'Idempotency keys and published gift outbox rows deleted after the replay window, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly busReconnects = new Counter({
     name: 'roomcast_bus_reconnects_total',
     help: 'Times the bus got its connection back; each makes every room on this gateway re-read its history tail.',

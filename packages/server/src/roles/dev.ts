@@ -13,7 +13,7 @@ import { Settler } from '../core/settler.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import { devJwtSecret } from './dev-secret.ts';
-import { createCoreOn, openInfrastructure } from './infrastructure.ts';
+import { createCoreOn, createReplayPruningJob, openInfrastructure } from './infrastructure.ts';
 import { createVerifier, listen, serveWebSocket, startGatewayCore } from './role-http.ts';
 
 /** A running roomcast server. */
@@ -88,6 +88,8 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     metrics,
   });
   relay.start();
+  const pruning = createReplayPruningJob(ledger, config, logger, metrics);
+  pruning.start();
   const settler = new Settler({
     store: ledger.settlements,
     ledger: ledger.ledger,
@@ -127,6 +129,7 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
         await membership.close();
         await retention.stop();
         await relay.stop();
+        await pruning.stop();
         await settler.stop();
         if (options.drain === true) await gateway.drain(config.gateway.drainDeadlineMs);
         await gateway.stop();

@@ -14,6 +14,7 @@ import { createCore, type RoomcastCore } from '../core/core.ts';
 import type { MessageBus } from '../core/ports/bus.ts';
 import type { Collections } from '../core/ports/collections.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
+import { ReplayPruningJob } from '../core/replay-pruning-job.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 
 /** The roles that run as processes of a cluster, sharing state only through real engines. */
@@ -193,5 +194,22 @@ export function createCoreOn(
     outbox: infra.ledger.outbox,
     metrics,
     logger,
+  });
+}
+
+/** The replay-window pruning of the balance shards, as configured (`ledger.replayWindowHours` …). */
+export function createReplayPruningJob(
+  ledger: LedgerStores,
+  config: RoomcastConfig,
+  logger: Logger,
+  metrics: RoomcastMetrics,
+): ReplayPruningJob {
+  return new ReplayPruningJob({
+    records: ledger.replayRecords,
+    windowMs: config.ledger.replayWindowHours * 3_600_000,
+    batchSize: config.ledger.pruneBatchSize,
+    intervalMs: config.ledger.pruneIntervalMs,
+    logger: logger.child({ component: 'ledger' }),
+    metrics,
   });
 }

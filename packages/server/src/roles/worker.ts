@@ -10,7 +10,12 @@ import { OutboxRelay } from '../core/outbox-relay.ts';
 import type { JobMembership, MembershipView } from '../core/ports/worker-membership.ts';
 import { RoomRetentionJob } from '../core/room-retention-job.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
-import { assertClusterConfig, createCoreOn, openInfrastructure } from './infrastructure.ts';
+import {
+  assertClusterConfig,
+  createCoreOn,
+  createReplayPruningJob,
+  openInfrastructure,
+} from './infrastructure.ts';
 import { createVerifier, listen } from './role-http.ts';
 
 /** A running `roomcast worker`. */
@@ -73,6 +78,7 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
       logger: logger.child({ component: 'ledger' }),
       metrics,
     });
+    const pruning = createReplayPruningJob(infra.ledger, config, logger, metrics);
     const app = buildHttpApp({
       config,
       core,
@@ -91,6 +97,7 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
     onlineCounts.start();
     retention.start();
     relay.start();
+    pruning.start();
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -103,6 +110,7 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
           await membership?.close();
           await retention.stop();
           await relay.stop();
+          await pruning.stop();
           await app.close();
           await infra.close();
         })();

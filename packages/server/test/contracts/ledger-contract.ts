@@ -446,6 +446,56 @@ export function describeLedgerContract(adapterName: string, make: () => Promise<
       }
     });
 
+    // Last: pruning is per shard, not per test, so it runs after every other test has asserted.
+    it('prunes replay records past the window only: keys, then published outbox rows, never money', async () => {
+      const records = stores().replayRecords;
+      const pruneAll = async (olderThanMs: number) => {
+        let keys = 0;
+        let outbox = 0;
+        for (let shard = 0; shard < records.shardCount; shard++) {
+          keys += await records.pruneKeys(shard, olderThanMs, 1_000_000);
+          outbox += await records.pruneOutbox(shard, olderThanMs, 1_000_000);
+        }
+        return { keys, outbox };
+      };
+      const room = newRoom();
+      await stores().ledger.openRoom(room);
+      const viewer = user();
+      await topUp(viewer, 100);
+      const publishedKey = randomUUID();
+      const published = await gift(viewer, room, 10, { key: publishedKey, requestHash: 'p' });
+      const pending = await gift(viewer, room, 5, { requestHash: 'q' });
+      if (published.kind !== 'applied' || pending.kind !== 'applied') throw new Error('gifts not applied');
+      expect(await stores().outbox.markPublished(published.claim, 7)).toBe(true);
+
+      // Everything is younger than an hour: nothing goes.
+      expect(await pruneAll(3_600_000)).toEqual({ keys: 0, outbox: 0 });
+      expect(await stores().ledger.findGift(viewer, publishedKey)).toBeDefined();
+
+      // A window of zero: every key and every published row goes, the unpublished row stays.
+      const pruned = await pruneAll(0);
+      expect(pruned.keys).toBeGreaterThanOrEqual(3);
+      expect(pruned.outbox).toBeGreaterThanOrEqual(1);
+      expect(await stores().ledger.findGift(viewer, publishedKey)).toBeUndefined();
+      expect(await stores().outbox.status(published.claim.ref)).toBeUndefined();
+      expect(await stores().outbox.status(pending.claim.ref)).toEqual({ published: false, leased: true });
+      expect(await stores().ledger.balance(viewer)).toBe(85);
+      await expectInvariant();
+
+      // A pruned key is a new request.
+      const again = await gift(viewer, room, 10, { key: publishedKey, requestHash: 'p' });
+      expect(again.kind).toBe('applied');
+      expect(await stores().ledger.balance(viewer)).toBe(75);
+
+      // Each call deletes at most `limit` rows.
+      const extra = user();
+      await topUp(extra, 10);
+      await topUp(extra, 10);
+      const shard = balanceShardOf('us_admin', records.shardCount);
+      expect(await records.pruneKeys(shard, 0, 1)).toBe(1);
+      await expectInvariant();
+    });
+
     /** One funded viewer per shard, so a test touches every shard. */
     async function fundedViewersInEveryShard(amount: number): Promise<string[]> {
       const count = stores().shards.count;

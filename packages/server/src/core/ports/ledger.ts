@@ -178,6 +178,25 @@ export interface GiftOutbox {
   status(ref: OutboxRef): Promise<OutboxStatus>;
 }
 
+/**
+ * ReplayRecords: what lets a retried request get the first answer — the idempotency keys, and the
+ * published gift outbox rows a replayed gift reads its seq from — kept for a replay window, then
+ * pruned so they do not grow with every gift forever. Transfers and balances are never pruned.
+ *
+ * Guarantees:
+ * - `pruneKeys` deletes, in one shard, at most `limit` idempotency keys created more than
+ *   `olderThanMs` ago, oldest first; a later request with a pruned key is a new request.
+ * - `pruneOutbox` deletes at most `limit` outbox rows published more than `olderThanMs` ago; it
+ *   never deletes an unpublished row. Prune keys first and outbox rows with a longer window, so
+ *   no kept key points at a pruned row.
+ * - Both return how many rows they deleted.
+ */
+export interface ReplayRecords {
+  readonly shardCount: number;
+  pruneKeys(shard: number, olderThanMs: number, limit: number): Promise<number>;
+  pruneOutbox(shard: number, olderThanMs: number, limit: number): Promise<number>;
+}
+
 /** A room a settler took from its host's shard; others leave it alone until the lease ends. */
 export interface SettlementClaim {
   room: LedgerRoom;

@@ -5,13 +5,15 @@ import { redactUrl } from '../room-repositories.ts';
 import { type LedgerShardLocation, LedgerShards } from './ledger-shards.ts';
 import { SqlGiftOutbox } from './sql-gift-outbox.ts';
 import { SqlLedger } from './sql-ledger.ts';
+import { SqlReplayRecords } from './sql-replay-records.ts';
 import { SqlSettlementStore } from './sql-settlement-store.ts';
 
-/** The three money ports over one set of balance shards; `close` releases the shards' clients. */
+/** The money ports over one set of balance shards; `close` releases the shards' clients. */
 export interface LedgerStores {
   ledger: SqlLedger;
   outbox: SqlGiftOutbox;
   settlements: SqlSettlementStore;
+  replayRecords: SqlReplayRecords;
   shards: LedgerShards;
   close(): Promise<void>;
 }
@@ -29,6 +31,7 @@ function storesOver(shards: LedgerShards, recheckIntervalMs: number): LedgerStor
     ledger: new SqlLedger(shards, { recheckIntervalMs }),
     outbox: new SqlGiftOutbox(shards),
     settlements: new SqlSettlementStore(shards),
+    replayRecords: new SqlReplayRecords(shards),
     shards,
     close: () => shards.close(),
   };
