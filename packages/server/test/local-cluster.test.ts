@@ -111,6 +111,13 @@ describe('roomcast cluster', () => {
     });
     expect(created.status).toBe(201);
     const room = ((await created.json()) as { room: { id: string } }).room.id;
+    // Each gateway is its own dispatch group: the room is dispatched to exactly one of them.
+    const dispatched = await fetch(`${api}/v1/rooms/${room}/endpoint`, {
+      headers: { authorization: `Bearer ${host}` },
+    });
+    const { ws } = (await dispatched.json()) as { ws: string[] };
+    expect(ws).toHaveLength(1);
+    expect(ep.gateways).toContain(ws[0]);
     for (const [i, gateway] of ep.gateways.entries()) {
       const client = await WsTestClient.connect(gateway, await mintToken(`eu_viewer${i}`));
       clients.push(client);

@@ -179,7 +179,11 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       const rest = [
         ...ports.apis.slice(1).map((port, i) => start(`api${i + 2}`, 'api', port)),
         ...ports.gateways.map((port, i) =>
-          start(`gw${i + 1}`, 'gateway', port, { ROOMCAST_GATEWAY_ID: `gw${i + 1}` }),
+          // One dispatch group per gateway: each room concentrates on one gateway until it is big.
+          start(`gw${i + 1}`, 'gateway', port, {
+            ROOMCAST_GATEWAY_ID: `gw${i + 1}`,
+            ROOMCAST_GATEWAY_GROUP: `g${i + 1}`,
+          }),
         ),
         start('worker', 'worker', ports.worker),
         start('settler', 'settler', 0, { ROOMCAST_LOG_LEVEL: 'info' }),
