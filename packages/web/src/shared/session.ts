@@ -74,12 +74,19 @@ export async function devSignIn(
     error?: { message?: unknown };
   };
   if (!response.ok || typeof body.token !== 'string') {
-    if (response.status === 404)
-      throw new Error('this server has no dev sign-in (not in dev mode): paste a token');
+    if (response.status === 404) throw new DevSignInUnavailableError();
     const message = typeof body.error?.message === 'string' ? body.error.message : `HTTP ${response.status}`;
     throw new Error(message);
   }
   return sessionFromToken(body.token, true);
+}
+
+/** The server serves no `POST /v1/dev/tokens` (not `roomcast dev`): sign in with a pasted token. */
+export class DevSignInUnavailableError extends Error {
+  override readonly name = 'DevSignInUnavailableError';
+  constructor() {
+    super('this server has no dev sign-in (not in dev mode): paste a token');
+  }
 }
 
 /** Keeps one session in `localStorage` under a key; an expired one reads as none. */

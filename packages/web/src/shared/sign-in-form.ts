@@ -1,5 +1,5 @@
 import { h, type View } from './dom.ts';
-import { devSignIn, type Session, sessionFromToken } from './session.ts';
+import { DevSignInUnavailableError, devSignIn, type Session, sessionFromToken } from './session.ts';
 
 /** The regions `roomcast dev` serves (PROTOCOL.md, "Identity"). */
 const DEV_REGIONS = ['eu', 'us', 'ap'] as const;
@@ -65,6 +65,8 @@ export function signInForm(options: SignInFormOptions): View {
     devSignIn(options.baseUrl, user, options.roles)
       .then(accept, (cause: unknown) => {
         error.textContent = cause instanceof Error ? cause.message : String(cause);
+        // A server without dev sign-in (a cluster API node) takes pasted tokens only: show that form.
+        if (cause instanceof DevSignInUnavailableError) pasteToken.open = true;
       })
       .finally(() => {
         submit.disabled = false;
@@ -93,13 +95,14 @@ export function signInForm(options: SignInFormOptions): View {
     }
   });
 
+  const pasteToken = h('details', {}, h('summary', { textContent: 'Paste a token instead' }), tokenForm);
   const root = h(
     'section',
     { className: 'card sign-in', data: { testid: 'sign-in' } },
     h('h1', { textContent: options.heading }),
     h('p', { className: 'muted', textContent: options.intro }),
     devForm,
-    h('details', {}, h('summary', { textContent: 'Paste a token instead' }), tokenForm),
+    pasteToken,
     error,
   );
   return { root, dispose: () => {} };
