@@ -9,7 +9,10 @@ export interface AdminStats {
   at: number;
   /** Seconds the answering process has been up. */
   uptimeSeconds: number;
-  /** The gateways running in the answering process (`roomcast dev`: one). */
+  /**
+   * The gateways running in the answering process (`roomcast dev`: one); on a cluster API node,
+   * which runs none, every gateway announced to dispatch, read from each one.
+   */
   gateways: GatewayStats[];
   /** Cumulative counters of the answering process. */
   counters: AdminCounters;
@@ -32,6 +35,10 @@ export interface GatewayStats {
   sendQueueSoftBytes: number;
   /** True while it tells its clients to reconnect elsewhere. */
   draining: boolean;
+  /** **Addition**: its dispatch group (cluster API nodes list every announced gateway). */
+  group?: string;
+  /** **Addition**: an announced gateway the API node could not read just now (figures are zero). */
+  unreachable?: boolean;
 }
 
 /** Cumulative counters, named after their `/metrics` series. */

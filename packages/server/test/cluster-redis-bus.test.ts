@@ -169,6 +169,21 @@ describe('a cluster on the Redis bus', () => {
     expect(answers[1]).toEqual(answers[0]);
   });
 
+  it("lists every gateway of the cluster, read from each, in an API node's admin stats", async () => {
+    const admin = await token('us_admin', ['admin']);
+    const res = await request('GET', `${(apis[0] as RoomcastProcess).url}/v1/admin/stats`, admin);
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as {
+      gateways: Array<{ id: string; group: string; unreachable?: boolean }>;
+    };
+    expect(stats.gateways.map((g) => [g.id, g.group, g.unreachable ?? false])).toEqual([
+      ['gw-a', 'a', false],
+      ['gw-b', 'b', false],
+    ]);
+    const viewerOnly = await request('GET', `${(apis[0] as RoomcastProcess).url}/v1/admin/stats`, hostToken);
+    expect(viewerOnly.status).toBe(403);
+  });
+
   it('drops a malformed bus message with a counter and keeps serving the room', async () => {
     const v = await viewer('eu_m1', gateways[0] as RoomcastProcess);
     const raw = new Redis({ port: (busRedis as EngineProcess).port, lazyConnect: true });

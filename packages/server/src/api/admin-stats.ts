@@ -16,6 +16,8 @@ export interface AdminStatsSources {
   metrics: RoomcastMetrics;
   /** The gateways of this process. */
   gateways: readonly GatewayStatus[];
+  /** A process with no gateway of its own (a cluster API node) lists the cluster's instead. */
+  clusterGateways?: () => Promise<GatewayStats[]>;
   /** The per-connection soft queue limit (`gateway.sendQueueSoftBytes`). */
   sendQueueSoftBytes: number;
   /** At most this many live rooms are listed. */
@@ -82,6 +84,8 @@ async function readCounters(m: RoomcastMetrics): Promise<AdminCounters> {
 }
 
 async function readGateways(sources: AdminStatsSources): Promise<GatewayStats[]> {
+  if (sources.gateways.length === 0 && sources.clusterGateways !== undefined)
+    return sources.clusterGateways();
   // The channel and queue gauges are per process; `roomcast dev` runs one gateway per process.
   const [roomChannels, sendQueueBytes] = await Promise.all([
     total(sources.metrics.roomChannels),

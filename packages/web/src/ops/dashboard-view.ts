@@ -261,11 +261,13 @@ export class DashboardView implements View {
         return h(
           'tr',
           { data: { testid: 'ops-gateway' } },
-          h('td', { className: 'mono', textContent: g.id }),
+          h('td', { className: 'mono', textContent: g.group === undefined ? g.id : `${g.id} · ${g.group}` }),
           h('td', { className: 'num', textContent: formatCount(g.connections) }),
           h('td', { className: 'num', textContent: formatCount(g.roomChannels) }),
           h('td', {}, bar, ` ${formatBytes(g.sendQueueBytes)}`),
-          h('td', { textContent: g.draining ? 'draining' : 'serving' }),
+          h('td', {
+            textContent: g.unreachable === true ? 'unreachable' : g.draining ? 'draining' : 'serving',
+          }),
         );
       }),
     );

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail } from '../../core/errors.ts';
 import { isAdmin } from '../../core/identity.ts';
 import { collectAdminStats, type GatewayStatus } from '../admin-stats.ts';
+import { clusterGatewayStats } from '../cluster-gateway-stats.ts';
 import type { RouteContext } from '../http-app.ts';
 
 /**
@@ -21,6 +22,12 @@ export function registerAdminStatsRoutes(
         core: ctx.core,
         metrics: ctx.metrics,
         gateways,
+        ...(gateways.length === 0
+          ? {
+              clusterGateways: () =>
+                clusterGatewayStats(ctx.core.collections.gateways, request.headers.authorization ?? ''),
+            }
+          : {}),
         sendQueueSoftBytes: ctx.config.gateway.sendQueueSoftBytes,
         maxRooms: ctx.config.limits.listMaxLimit,
       },
