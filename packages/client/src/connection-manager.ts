@@ -4,7 +4,7 @@ import type { ClientEvents, ConnectionStatus } from './client-events.ts';
 import type { Emitter } from './emitter.ts';
 import { type RoomcastClientError, RoomcastConnectionError } from './errors.ts';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.ts';
-import type { TokenProvider } from './token-provider.ts';
+import { type TokenProvider, tokenExpiry } from './token-provider.ts';
 import {
   type CloseInfo,
   type Transport,
@@ -48,6 +48,8 @@ export interface ConnectionManagerOptions {
 const AUTH_CLOSE_CODES = new Set([4001, 4003]);
 /** A connection that lasted this long was healthy: the next reconnect starts the backoff afresh. */
 const STABLE_AFTER_MS = 5_000;
+/** A token is renewed on a live WebSocket this long before it expires (less for short-lived tokens). */
+const RENEW_BEFORE_MS = 60_000;
 
 /**
  * Keeps one transport connected: chooses WebSocket or pull, reconnects with backoff and full
@@ -69,6 +71,8 @@ export class ConnectionManager {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #wsRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewals = 0;
   #drainAt = 0;
   /** Bumped by start/stop so that stale async steps know to give up. */
   #generation = 0;
@@ -126,6 +130,7 @@ export class ConnectionManager {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#drainTimer);
     clearTimeout(this.#wsRetryTimer);
+    clearTimeout(this.#renewTimer);
     this.#drainTimer = undefined;
     this.#heartbeat.stop();
     this.#transport?.close(1000, 'client closed');
@@ -211,7 +216,10 @@ export class ConnectionManager {
     this.#kind = kind;
     if (previous !== kind) emitter.emit('transport', { transport: kind, previous });
     emitter.emit('connected', { transport: kind });
-    if (kind === 'ws') this.#heartbeat.start();
+    if (kind === 'ws') {
+      this.#heartbeat.start();
+      this.#scheduleRenewal(transport, token);
+    }
     if (kind === 'pull' && this.#fellBack) this.#scheduleWebSocketRetry(generation);
     this.options.handler.onOpen(transport);
     if (this.#open && transport === this.#transport) this.#settle();
@@ -324,6 +332,38 @@ export class ConnectionManager {
       this.#moveNow('trying WebSocket again');
       void this.#attempt(generation);
     }, this.options.webSocketRetryMs);
+  }
+
+  /**
+   * A WebSocket outlives its token only if the token is renewed on it: with a token function, a
+   * fresh token is sent (`auth`) a minute (or a tenth of its lifetime) before the current one
+   * expires. If the server refuses it, nothing changes: the server closes at expiry (4001) and
+   * the reconnect asks the token function again.
+   */
+  #scheduleRenewal(transport: Transport, token: string): void {
+    clearTimeout(this.#renewTimer);
+    const expiresAt = tokenExpiry(token);
+    if (!this.options.tokens.refreshable || expiresAt === undefined) return;
+    const now = Date.now();
+    const lead = Math.min(RENEW_BEFORE_MS, Math.max(1_000, (expiresAt - now) / 10));
+    this.#renewTimer = setTimeout(
+      () => void this.#renew(transport, token),
+      Math.max(0, expiresAt - now - lead),
+    );
+  }
+
+  async #renew(transport: Transport, token: string): Promise<void> {
+    if (transport !== this.#transport || !this.#open) return;
+    let fresh: string | null;
+    try {
+      fresh = await this.options.tokens.refresh(token);
+    } catch {
+      return; // The token function failed: the close at expiry will try again.
+    }
+    if (fresh === null || transport !== this.#transport || !this.#open) return;
+    this.#token = fresh;
+    transport.send({ op: 'auth', token: fresh, ref: `auth-${++this.#renewals}` });
+    this.#scheduleRenewal(transport, fresh);
   }
 
   /** Leaves the open transport on purpose (to reconnect right away): waiters fail, rooms re-join after. */

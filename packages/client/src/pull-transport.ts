@@ -77,6 +77,9 @@ export class PullTransport implements Transport {
       case 'ping':
         this.#deliverSoon({ op: 'pong' });
         return;
+      case 'auth':
+        // Every pull request carries the current token: there is no connection to renew.
+        return;
       default:
         frame satisfies never;
     }

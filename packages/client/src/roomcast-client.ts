@@ -299,6 +299,7 @@ export class RoomcastClient {
         return;
       case 'pong':
       case 'reconnect':
+      case 'authed':
         return;
       default:
         // Frames of a newer server are ignored.

@@ -54,3 +54,19 @@ export class TokenProvider {
     return this.#pending;
   }
 }
+
+/**
+ * A JWT's `exp` in ms since the epoch, read without verifying (only to plan a renewal); undefined
+ * for anything that is not a JWT with a numeric `exp`.
+ */
+export function tokenExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
+    const json = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='))) as { exp?: unknown };
+    return typeof json.exp === 'number' && Number.isFinite(json.exp) ? json.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -199,7 +199,8 @@ describe('RoomcastClient over WebSocket', () => {
   it('calls the token function again after 4001/4003 and reconnects with the new token', async () => {
     const tokens = ['t1', 't2', 't2'];
     const token = vi.fn(async () => tokens.shift() ?? 'never');
-    const s = setup({ token });
+    // No heartbeat in the way: the fake server answers no pings.
+    const s = setup({ token, heartbeat: { intervalMs: 3_600_000, timeoutMs: 3_600_000 } });
     const first = await connected(s);
     expect(first.url).toContain('token=t1');
     first.drop(4001, 'token expired');
@@ -355,5 +356,45 @@ describe('RoomcastClient over WebSocket', () => {
     client.on('error', (e) => errors.push(e.code));
     await expect(client.connect()).rejects.toMatchObject({ code: 'no_transport' });
     expect(errors).toEqual(['no_transport']);
+  });
+});
+
+/** An unsigned JWT-shaped token (the SDK reads `exp` only to plan a renewal; the fake server checks nothing). */
+function jwtExpiringAt(expMs: number, label: string): string {
+  const part = (value: object) =>
+    btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  return `${part({ alg: 'HS256' })}.${part({ sub: 'eu_me', exp: Math.floor(expMs / 1000), label })}.sig`;
+}
+
+describe('RoomcastClient token renewal on a live WebSocket', () => {
+  it('sends a fresh token from the token function a minute before the current one expires, again and again', async () => {
+    let issued = 0;
+    const token = () => jwtExpiringAt(Date.now() + 10 * 60_000, `t${++issued}`);
+    // No heartbeat in the way: the fake server answers no pings.
+    const s = setup({ token, heartbeat: { intervalMs: 3_600_000, timeoutMs: 3_600_000 } });
+    const socket = await connected(s);
+    expect(socket.sentOps('auth')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(9 * 60_000 - 1_000);
+    expect(socket.sentOps('auth')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(socket.sentOps('auth')).toEqual([
+      { op: 'auth', token: expect.stringContaining('.'), ref: 'auth-1' },
+    ]);
+    expect(issued).toBe(2);
+    await vi.advanceTimersByTimeAsync(9 * 60_000);
+    expect(socket.sentOps('auth')).toHaveLength(2);
+    expect(s.server.sockets).toHaveLength(1);
+    await s.client.close();
+  });
+
+  it('does not renew a static token', async () => {
+    const s = setup({
+      token: jwtExpiringAt(Date.now() + 5 * 60_000, 'static'),
+      heartbeat: { intervalMs: 3_600_000, timeoutMs: 3_600_000 },
+    });
+    const socket = await connected(s);
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(socket.sentOps('auth')).toEqual([]);
+    await s.client.close();
   });
 });

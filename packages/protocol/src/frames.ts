@@ -6,7 +6,7 @@ export const SUBPROTOCOL_MSGPACK = 'roomcast.v1.msgpack';
 export type Subprotocol = typeof SUBPROTOCOL_JSON | typeof SUBPROTOCOL_MSGPACK;
 
 /** Client → server frames. */
-export type ClientFrame = JoinFrame | LeaveFrame | PublishFrame | PingFrame;
+export type ClientFrame = JoinFrame | LeaveFrame | PublishFrame | PingFrame | AuthFrame;
 
 export interface JoinFrame {
   op: 'join';
@@ -30,6 +30,15 @@ export interface PublishFrame {
 export interface PingFrame {
   op: 'ping';
 }
+/**
+ * Addition: renews the connection's token before it expires, so a long session needs no
+ * reconnect. The new token must name the same user with the same roles and private rooms.
+ */
+export interface AuthFrame {
+  op: 'auth';
+  token: string;
+  ref?: string;
+}
 
 /** Server → client frames. */
 export type ServerFrame =
@@ -42,7 +51,8 @@ export type ServerFrame =
   | PeerFrame
   | ResetFrame
   | ErrorFrame
-  | ReconnectFrame;
+  | ReconnectFrame
+  | AuthedFrame;
 
 export interface JoinedFrame {
   op: 'joined';
@@ -102,6 +112,13 @@ export interface ErrorFrame {
 export interface ReconnectFrame {
   op: 'reconnect';
   delayMs: number;
+}
+/** Addition: the answer to `auth`: the connection now lasts until the new token's expiry. */
+export interface AuthedFrame {
+  op: 'authed';
+  ref?: string;
+  /** The new token's expiry, ms since the epoch. */
+  expiresAt: number;
 }
 
 /** WebSocket close codes of the contract. */

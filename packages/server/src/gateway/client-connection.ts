@@ -68,15 +68,24 @@ export class ClientConnection {
   constructor(
     readonly socket: ClientSocket,
     readonly codec: FrameCodec,
-    readonly identity: Identity,
+    private current: Identity,
     private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
   ) {
     this.ops = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
   }
 
+  get identity(): Identity {
+    return this.current;
+  }
+
   get userId(): string {
-    return this.identity.userId;
+    return this.current.userId;
+  }
+
+  /** Takes a renewed token's identity (same user, roles and rooms; the gateway checks that). */
+  renewIdentity(identity: Identity): void {
+    this.current = identity;
   }
 
   get queuedByteCount(): number {

@@ -19,6 +19,7 @@ const clientFrameSchema = z.discriminatedUnion('op', [
     ref: z.string().max(64).optional(),
   }),
   z.object({ op: z.literal('ping') }),
+  z.object({ op: z.literal('auth'), token: z.string().min(1).max(8192), ref: z.string().max(64).optional() }),
 ]);
 
 export type ParsedClientFrame =
@@ -31,10 +32,10 @@ export function parseClientFrame(value: unknown): ParsedClientFrame {
   if (result.success) return { ok: true, frame: result.data as ClientFrame };
   const ref = typeof value === 'object' && value !== null ? (value as { ref?: unknown }).ref : undefined;
   const op = typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined;
-  const known = op === 'join' || op === 'leave' || op === 'publish' || op === 'ping';
+  const known = op === 'join' || op === 'leave' || op === 'publish' || op === 'ping' || op === 'auth';
   const issue = result.error.issues[0];
   const message = !known
-    ? `unknown op ${JSON.stringify(op ?? null)}; expected join, leave, publish or ping`
+    ? `unknown op ${JSON.stringify(op ?? null)}; expected join, leave, publish, ping or auth`
     : `invalid ${String(op)} frame: ${issue?.path.join('.') || 'frame'} ${issue?.message ?? ''}`.trim();
   return typeof ref === 'string' ? { ok: false, message, ref } : { ok: false, message };
 }

@@ -1,4 +1,5 @@
 import {
+  type AuthFrame,
   CloseCode,
   type FrameCodec,
   type JoinFrame,
@@ -16,7 +17,7 @@ import {
 } from '../core/bus-signals.ts';
 import type { RoomcastCore } from '../core/core.ts';
 import { getOrInsert } from '../core/get-or-insert.ts';
-import type { Identity } from '../core/identity.ts';
+import type { Identity, TokenVerifier } from '../core/identity.ts';
 import type { BusSubscription } from '../core/ports/bus.ts';
 import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
@@ -55,6 +56,8 @@ export class Gateway {
       metrics: RoomcastMetrics;
       logger: Logger;
       options: GatewayOptions;
+      /** Verifies tokens a client sends to renew its connection (`auth`); without it `auth` is refused. */
+      verifier?: TokenVerifier;
     },
   ) {
     const { core, metrics, logger, options } = deps;
@@ -201,6 +204,38 @@ export class Gateway {
       case 'publish':
         void this.publish(conn, frame);
         return;
+      case 'auth':
+        void this.renewToken(conn, frame);
+        return;
+    }
+  }
+
+  /**
+   * `auth`: a fresh token for the same user, roles and private rooms extends the connection to the
+   * new expiry. Anything else is refused with an error frame and changes nothing: the connection
+   * then ends at its old token's expiry, as before.
+   */
+  private async renewToken(conn: ClientConnection, frame: AuthFrame): Promise<void> {
+    const { verifier } = this.deps;
+    try {
+      if (verifier === undefined) throw new RoomcastError('bad_request', 'this gateway cannot renew tokens');
+      const renewed = await verifier.verify(frame.token);
+      const current = conn.identity;
+      if (renewed.userId !== current.userId) {
+        throw new RoomcastError('forbidden', 'a connection keeps its user: reconnect to sign in as another');
+      }
+      if (!sameSet(renewed.roles, current.roles) || !sameSet(renewed.privateRooms, current.privateRooms)) {
+        throw new RoomcastError('forbidden', 'roles or private rooms changed: reconnect with the new token');
+      }
+      if (conn.closed) return;
+      conn.renewIdentity(renewed);
+      conn.sendFrame(
+        frame.ref === undefined
+          ? { op: 'authed', expiresAt: renewed.expiresAt }
+          : { op: 'authed', ref: frame.ref, expiresAt: renewed.expiresAt },
+      );
+    } catch (err) {
+      this.sendError(conn, err, undefined, frame.ref);
     }
   }
 
@@ -497,4 +532,10 @@ export class Gateway {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const item of a) if (!b.has(item)) return false;
+  return true;
 }

@@ -56,7 +56,7 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
   const { repository, ledger, collections } = infra;
   const core = createCoreOn(infra, config, metrics, logger);
   const verifier = createVerifier(config, secret);
-  const gateway = await startGatewayCore(config, core, metrics, logger);
+  const gateway = await startGatewayCore(config, core, metrics, logger, verifier);
   // One process: it is the only member of every sharded job.
   const membership = new SingleMemberMembership();
   const onlineCounts = new OnlineCountJob({

@@ -39,7 +39,7 @@ export async function startGateway(config: RoomcastConfig, logger: Logger): Prom
   try {
     const core = createCoreOn(infra, config, metrics, logger);
     const verifier = createVerifier(config, config.jwt.secret);
-    const gateway = await startGatewayCore(config, core, metrics, logger);
+    const gateway = await startGatewayCore(config, core, metrics, logger, verifier);
     let markDrained: () => void = () => undefined;
     const drained = new Promise<void>((resolve) => {
       markDrained = resolve;

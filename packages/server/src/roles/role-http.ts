@@ -43,11 +43,13 @@ export async function startGatewayCore(
   core: RoomcastCore,
   metrics: RoomcastMetrics,
   logger: Logger,
+  verifier: TokenVerifier,
 ): Promise<Gateway> {
   const gateway = new Gateway({
     gatewayId: config.gatewayId ?? `gw-${randomBytes(4).toString('hex')}`,
     core,
     metrics,
+    verifier,
     logger: logger.child({ component: 'gateway' }),
     options: { ...config.gateway, historyCapacity: config.history.capacity },
   });
