@@ -51,6 +51,8 @@ beforeAll(async () => {
       'private',
       '--base-port',
       '0',
+      '--workers',
+      '2',
     ],
     { cwd: ROOT, env: cleanEnv({ ROOMCAST_JWT_SECRET: SECRET }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -138,8 +140,8 @@ describe('roomcast cluster', () => {
 
   it('stops everything it started on SIGINT and exits 0', async () => {
     const pids = (endpoints as Endpoints).pids;
-    // 2 gateways, 1 API, worker, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL.
-    expect(pids).toHaveLength(11);
+    // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL.
+    expect(pids).toHaveLength(12);
     expect(pids.every(alive)).toBe(true);
     for (const c of clients) c.terminate();
     cluster?.kill('SIGINT');
@@ -152,14 +154,32 @@ describe('roomcast cluster', () => {
 describe('roomcast cluster options and token TTLs', () => {
   it('parses flags and refuses bad ones', () => {
     expect(
-      parseClusterOptions(['--gateways', '3', '--apis=2', '--postgres', 'private', '--base-port', '0']),
+      parseClusterOptions([
+        '--gateways',
+        '3',
+        '--apis=2',
+        '--workers',
+        '2',
+        '--postgres',
+        'private',
+        '--base-port',
+        '0',
+      ]),
     ).toEqual({
       gateways: 3,
       apis: 2,
+      workers: 2,
       postgres: 'private',
       basePort: 0,
     });
-    expect(parseClusterOptions([])).toEqual({ gateways: 2, apis: 2, postgres: 'auto', basePort: 8100 });
+    expect(parseClusterOptions([])).toEqual({
+      gateways: 2,
+      apis: 2,
+      workers: 1,
+      postgres: 'auto',
+      basePort: 8100,
+    });
+    expect(parseClusterOptions(['--workers', '11'])).toMatch(/--workers must be a whole number from 1 to 10/);
     expect(parseClusterOptions(['--gateways', '0'])).toMatch(/--gateways must be/);
     expect(parseClusterOptions(['--postgres', 'remote'])).toMatch(/--postgres must be/);
     expect(parseClusterOptions(['--zookeepers', '3'])).toMatch(/unknown flag/);

@@ -1,17 +1,19 @@
 import type { PostgresMode } from './cluster-engines.ts';
 
-export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--postgres auto|machine|private] [--base-port P]
+export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P]
 
 Starts a local cluster on loopback: PostgreSQL, two Redis shards behind nutcracker, NATS, then
-N gateways, M API nodes, one worker and one settler as child processes; prints the endpoints.
+N gateways, M API nodes, W workers (sharing jobs through ZooKeeper) and one settler as child
+processes; prints the endpoints.
 Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 
   --gateways N   gateway processes (default 2)
   --apis M       API processes (default 2)
+  --workers W    worker processes (default 1); they split the online-count job through ZooKeeper
   --postgres     auto (default): the machine's server on 127.0.0.1:5432 when it lets PGUSER (default:
                  the OS user) create databases, else a private one; machine: only the machine's;
                  private: always a private instance in a temp dir
-  --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, the worker on P+200 (default 8100);
+  --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1 (default 8100);
                  0 picks free ports
 ROOMCAST_JWT_SECRET is the token secret when set (else one is generated). Other ROOMCAST_* settings
 in the environment reach every role. See docs/cluster.md.`;
@@ -19,13 +21,14 @@ in the environment reach every role. See docs/cluster.md.`;
 export interface ClusterOptions {
   gateways: number;
   apis: number;
+  workers: number;
   postgres: PostgresMode;
   basePort: number;
 }
 
 /** Parses `roomcast cluster` flags; a string is the error to print. */
 export function parseClusterOptions(argv: readonly string[]): ClusterOptions | 'help' | string {
-  const options: ClusterOptions = { gateways: 2, apis: 2, postgres: 'auto', basePort: 8100 };
+  const options: ClusterOptions = { gateways: 2, apis: 2, workers: 1, postgres: 'auto', basePort: 8100 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') return 'help';
@@ -38,11 +41,14 @@ export function parseClusterOptions(argv: readonly string[]): ClusterOptions | '
     };
     switch (flag) {
       case '--gateways':
-      case '--apis': {
-        const n = count(100);
-        if (n === undefined) return `${flag} must be a whole number from 1 to 100`;
+      case '--apis':
+      case '--workers': {
+        const n = count(flag === '--workers' ? 10 : 100);
+        if (n === undefined)
+          return `${flag} must be a whole number from 1 to ${flag === '--workers' ? 10 : 100}`;
         if (flag === '--gateways') options.gateways = n;
-        else options.apis = n;
+        else if (flag === '--apis') options.apis = n;
+        else options.workers = n;
         break;
       }
       case '--postgres':

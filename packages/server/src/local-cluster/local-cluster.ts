@@ -23,22 +23,22 @@ type StopReason = { kind: 'signal' | 'failure'; text: string };
 /** The ports of the roles: from --base-port, or free ones for --base-port 0. */
 async function rolePorts(
   options: ClusterOptions,
-): Promise<{ apis: number[]; gateways: number[]; worker: number }> {
+): Promise<{ apis: number[]; gateways: number[]; workers: number[] }> {
   const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
   if (options.basePort === 0) {
     const take = (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
     return {
       apis: await take(options.apis),
       gateways: await take(options.gateways),
-      worker: await freePort(),
+      workers: await take(options.workers),
     };
   }
   const ports = {
     apis: range(options.apis, options.basePort),
     gateways: range(options.gateways, options.basePort + 100),
-    worker: options.basePort + 200,
+    workers: range(options.workers, options.basePort + 200),
   };
-  for (const port of [...ports.apis, ...ports.gateways, ports.worker]) {
+  for (const port of [...ports.apis, ...ports.gateways, ...ports.workers]) {
     if (!(await portIsFree(port)))
       throw new Error(`port ${port} is in use: choose another --base-port (or --base-port 0 for free ports)`);
   }
@@ -185,7 +185,9 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
             ROOMCAST_GATEWAY_GROUP: `g${i + 1}`,
           }),
         ),
-        start('worker', 'worker', ports.worker),
+        ...ports.workers.map((port, i) =>
+          start(ports.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port),
+        ),
         start('settler', 'settler', 0, { ROOMCAST_LOG_LEVEL: 'info' }),
       ];
       await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
@@ -233,7 +235,8 @@ function printEndpoints(run: {
   const url = (r: RoleProcess) => `http://127.0.0.1:${r.port}`;
   const apis = run.roles.filter((r) => r.role === 'api');
   const gateways = run.roles.filter((r) => r.role === 'gateway');
-  const worker = run.roles.find((r) => r.role === 'worker');
+  const workers = run.roles.filter((r) => r.role === 'worker');
+  const worker = workers[0];
   const settler = run.roles.find((r) => r.role === 'settler');
   const api = apis[0] ? url(apis[0]) : '';
   const webBuilt = existsSync(join(defaultWebRoot(), 'index.html'));
@@ -244,7 +247,7 @@ function printEndpoints(run: {
     ...gateways.map(
       (r) => `  gateway     ws://127.0.0.1:${r.port}/v1/ws   (${r.name}, pid ${r.pid}; ${url(r)}/metrics)`,
     ),
-    ...(worker ? [`  worker      ${url(worker)}/metrics   (pid ${worker.pid})`] : []),
+    ...workers.map((w) => `  worker      ${url(w)}/metrics   (${w.name}, pid ${w.pid})`),
     ...(settler ? [`  settler     pid ${settler.pid}`] : []),
     ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
     '',
