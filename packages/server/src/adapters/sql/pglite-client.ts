@@ -59,6 +59,9 @@ export class PgliteClient implements SqlClient {
   }
 }
 
+/** Shared buffers of the embedded database (measured: 128 MB → 32 MB saves about 100 MiB of RSS). */
+const PGLITE_SHARED_BUFFERS = '32MB';
+
 /**
  * Starts PGlite and wraps it. Without `dataDir` the database lives in memory and is gone on close;
  * with it the database persists in that directory (created when missing). `roomcast dev` passes
@@ -67,6 +70,11 @@ export class PgliteClient implements SqlClient {
  */
 export async function openPglite(dataDir?: string): Promise<PgliteClient> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const db = await PGlite.create({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    // PostgreSQL's default 128 MB of shared buffers is most of what PGlite adds to a dev process
+    // beyond its code; an embedded development database does well with far less.
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  });
   return new PgliteClient(db);
 }
