@@ -231,8 +231,17 @@ describe('a cluster of gateway, api and worker processes on PostgreSQL, Redis (n
     const stream = publish(40, 10);
     // Let part of the stream through, then crash the gateway in the middle of it.
     await (victims[0] as WsTestClient).waitForEvents(room, 10, 'comment', 10_000);
+    const endpoint = async () => {
+      const res = await fetch(`${(apis[0] as RoomcastProcess).url}/v1/rooms/${room}/endpoint`, {
+        headers: { authorization: `Bearer ${hostToken}` },
+      });
+      return ((await res.json()) as { ws: string[] }).ws;
+    };
+    expect(await endpoint()).toContain(wsUrl(doomed));
     await doomed.kill();
     await Promise.all(victims.map((v) => v.waitClosed(5000)));
+    // Its dispatch announcement lapses (3 presence intervals): clients are sent elsewhere.
+    await expect.poll(endpoint, { timeout: 10_000 }).not.toContain(wsUrl(doomed));
     const resumed = await Promise.all(
       victims.map(async (v, i) => {
         const events = v.events(room);
