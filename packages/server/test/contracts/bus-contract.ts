@@ -196,12 +196,17 @@ export function describeBusContract(
       expect(texts(rec.received)).toEqual(['a', 'b', 'c']);
     });
 
-    it('rejects publish and subscribe once closed', async () => {
+    it('answers ping while connected', async () => {
+      await expect(bus().ping()).resolves.toBeUndefined();
+    });
+
+    it('rejects publish, subscribe and ping once closed', async () => {
       const own = await make();
       await own.bus.close();
       try {
         await expect(own.bus.publish(newChannel(), bytes('late'))).rejects.toThrow();
         await expect(own.bus.subscribe(newChannel(), () => {})).rejects.toThrow();
+        await expect(own.bus.ping()).rejects.toThrow();
       } finally {
         await own.close();
       }
@@ -320,8 +325,10 @@ export function describeBusRestartContract(adapterName: string, engine: Restarta
 
         const port = server.port;
         await server.stop();
+        await expect(subscriber.ping()).rejects.toThrow();
         server = await engine.launch(port);
         await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
+        await expect(subscriber.ping()).resolves.toBeUndefined();
         // The publisher may still be reconnecting: retry a publish that fails, then wait until the
         // one message that went out lands.
         await vi.waitFor(() => publisher.publish(channel, new TextEncoder().encode('after')), {

@@ -78,6 +78,10 @@ export class MemoryBus implements MessageBus {
     return subscription;
   }
 
+  async ping(): Promise<void> {
+    if (this.#closed) throw new BusClosedError();
+  }
+
   /** An in-process bus never loses its connection. */
   onReconnect(_listener: () => void): () => void {
     return () => undefined;

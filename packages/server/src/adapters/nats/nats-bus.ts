@@ -111,6 +111,11 @@ export class NatsBus implements MessageBus {
     return new NatsBus(connection, options);
   }
 
+  async ping(): Promise<void> {
+    if (this.#closed) throw new BusClosedError();
+    await this.#connection.flush();
+  }
+
   async publish(channel: string, payload: Uint8Array): Promise<void> {
     if (this.#closed) throw new BusClosedError();
     this.#connection.publish(subjectOf(channel), new Uint8Array(payload));

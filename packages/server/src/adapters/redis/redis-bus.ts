@@ -135,6 +135,12 @@ export class RedisBus implements MessageBus {
       });
   }
 
+  async ping(): Promise<void> {
+    if (this.#closed) throw new BusClosedError();
+    // Both connections: a subscriber that lost its server receives nothing even if the publisher is fine.
+    await Promise.all([this.#publisher.ping(), this.#subscriber.ping()]);
+  }
+
   async publish(channel: string, payload: Uint8Array): Promise<void> {
     if (this.#closed) throw new BusClosedError();
     // Buffer.from copies, so a publisher reusing its buffer cannot change a queued command.

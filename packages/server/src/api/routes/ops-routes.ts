@@ -12,6 +12,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void
       ['rooms', () => ctx.core.rooms.ping()],
       ['ledger', () => ctx.core.gifts.ping()],
       ['collections', () => ctx.core.collections.ping()],
+      ['bus', () => ctx.core.bus.ping()],
       ...ctx.readiness.map((check, i): [string, () => Promise<void>] => [`check${i}`, check]),
     ];
     const results = await Promise.all(

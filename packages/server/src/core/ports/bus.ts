@@ -23,6 +23,11 @@ export interface MessageBus {
    * re-reads what it needs from history. Returns a function that removes the listener.
    */
   onReconnect(listener: () => void): () => void;
+  /**
+   * Resolves once the engine answered a round trip on every connection the bus uses (used by
+   * `/readyz`); rejects while it is unreachable and after `close`.
+   */
+  ping(): Promise<void>;
   /** Closes the bus's connections; later calls reject. */
   close(): Promise<void>;
 }
