@@ -23,6 +23,7 @@ import { log } from './log.ts';
 import { type Context, runWindow, waitForQuiet } from './measure-window.ts';
 import { commandLine, ensureFdLimit, fail, type Options, parseOptions, REPO_ROOT } from './options.ts';
 import { readTreeStats, tryReadProcStats } from './proc-stats.ts';
+import { roomcastEventsTarget } from './publisher.ts';
 import { type BenchResult, type PhaseResult, renderMarkdown, type ServerRun, writeJson } from './report.ts';
 import {
   CONNECTIONS_PER_ADDRESS,
@@ -86,12 +87,11 @@ async function runServer(kind: ServerKind, options: Options, stamp: string): Pro
     await sleep(1_000);
     run.rssAfterConnectMiB = readTreeStats(server.pid).rssBytes / MiB;
     const ctx: Context = {
-      options,
-      server,
+      system: { pids: [server.pid], exitStatus: server.exitStatus },
       pool,
       agent,
-      eventsUrl: `${server.baseUrl}/v1/rooms/${encodeURIComponent(room)}/events`,
-      adminToken,
+      target: roomcastEventsTarget(server.baseUrl, adminToken),
+      roomsAt: (rate) => [{ room, rate }],
     };
     let window = 0;
     for (const rate of options.rates) {

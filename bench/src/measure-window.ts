@@ -1,36 +1,64 @@
 /**
- * One publish window: publish at a rate, wait for the deliveries, and collect the workers' counts
- * and histograms plus /proc CPU and memory of the server, the workers and the machine.
+ * One publish window: publish at a rate to one or many rooms, wait for the deliveries, and collect
+ * the workers' counts and histograms plus /proc CPU and memory of the system under test (all its
+ * process trees), the workers and the machine.
  */
 import type { Agent } from 'node:http';
 import { nowMicros, sleep } from './clock.ts';
 import { encodeHistogram, mergeEncoded, summarize } from './histogram.ts';
 import { log } from './log.ts';
-import type { Options } from './options.ts';
 import {
   readAllProcessCpu,
   readProcStats,
   readSystemCpu,
   readTreeStats,
   systemBusyFraction,
+  type TreeSample,
   topCpuConsumers,
   tryReadProcStats,
 } from './proc-stats.ts';
-import { publishAtRate } from './publisher.ts';
+import { type PublishTarget, publishSchedule, type RoomRate } from './publisher.ts';
 import type { PhaseResult } from './report.ts';
-import type { RunningServer } from './servers.ts';
 import type { WorkerPool } from './worker-pool.ts';
+import type { StatsReport } from './worker-protocol.ts';
 
 const MiB = 1024 * 1024;
 
+/** The processes of a system under test. */
+export interface MeasuredSystem {
+  /** Root PIDs; each one's whole process tree is measured (e.g. an nginx master and its workers). */
+  pids: readonly number[];
+  /** Exit status once a root process exited, otherwise undefined. */
+  exitStatus(): string | undefined;
+}
+
 /** Everything a publish window needs. */
 export interface Context {
-  options: Options;
-  server: RunningServer;
+  system: MeasuredSystem;
   pool: WorkerPool;
   agent: Agent;
-  eventsUrl: string;
-  adminToken: string;
+  target: PublishTarget;
+  /** The rooms to publish to and their rates, for a window at `rate`. */
+  roomsAt(rate: number): RoomRate[];
+  /** Length of each event's text (default: a short label). */
+  textChars?: number;
+  /** Longest wait for the last deliveries after publishing (s, default 60). */
+  drainTimeoutSec?: number;
+  /** Join/leave churn while publishing: leaves and joins again per second over all clients. */
+  churnPerSec?: number;
+}
+
+/** CPU and memory of several process trees, summed. Throws when a root is gone. */
+export function readSystemTrees(pids: readonly number[]): TreeSample {
+  const total: TreeSample = { pids: [], cpuSec: 0, rssBytes: 0, hwmBytes: 0 };
+  for (const pid of pids) {
+    const tree = readTreeStats(pid);
+    total.pids.push(...tree.pids);
+    total.cpuSec += tree.cpuSec;
+    total.rssBytes += tree.rssBytes;
+    total.hwmBytes += tree.hwmBytes;
+  }
+  return total;
 }
 
 /** Sum of the workers' distinct deliveries of `window`, and their joined clients. */
@@ -41,7 +69,7 @@ async function progressOf(pool: WorkerPool, window: number): Promise<number> {
 
 /**
  * Publishes one window at `rate` and waits for its deliveries: until all expected arrived, or
- * nothing new arrived for 3 s, or 60 s passed. Returns the measurements (also for warm-up windows,
+ * nothing new arrived for 3 s, or `drainTimeoutSec` (60) passed. Returns the measurements (also for warm-up windows,
  * which the caller drops).
  */
 export async function runWindow(
@@ -50,11 +78,17 @@ export async function runWindow(
   rate: number,
   seconds: number,
 ): Promise<PhaseResult> {
-  const { pool, server } = ctx;
+  const { pool, system } = ctx;
   const before = await pool.stats(window, 0);
   const clients = before.reduce((sum, report) => sum + report.joinedClients, 0);
+  const joinedByRoom: Record<string, number> = {};
+  for (const report of before) {
+    for (const [room, count] of Object.entries(report.joinedByRoom)) {
+      joinedByRoom[room] = (joinedByRoom[room] ?? 0) + count;
+    }
+  }
   pool.mark(window);
-  const serverBefore = readTreeStats(server.pid);
+  const serverBefore = readSystemTrees(system.pids);
   const workersBefore = pool.pids.map((pid) => readProcStats(pid));
   const systemBefore = readSystemCpu();
   const selfBefore = process.cpuUsage();
@@ -62,25 +96,34 @@ export async function runWindow(
   let rssMax = serverBefore.rssBytes;
   const sampler = setInterval(() => {
     try {
-      rssMax = Math.max(rssMax, readTreeStats(server.pid).rssBytes);
+      rssMax = Math.max(rssMax, readSystemTrees(system.pids).rssBytes);
     } catch {
       // The server died; noticed below.
     }
   }, 250);
 
-  const outcome = await publishAtRate({
+  const rooms = ctx.roomsAt(rate);
+  const churnPerSec = ctx.churnPerSec ?? 0;
+  if (churnPerSec > 0) pool.churn(churnPerSec);
+  const outcome = await publishSchedule({
     agent: ctx.agent,
-    url: ctx.eventsUrl,
-    token: ctx.adminToken,
-    rate,
-    count: Math.max(1, Math.round(rate * seconds)),
+    target: ctx.target,
+    rooms,
+    seconds,
     window,
+    ...(ctx.textChars === undefined ? {} : { textChars: ctx.textChars }),
   });
-  const expected = outcome.ok * clients;
+  if (churnPerSec > 0) pool.churn(0);
+  let expected = 0;
+  for (const [room, ok] of Object.entries(outcome.okByRoom)) expected += ok * (joinedByRoom[room] ?? 0);
   let received = await progressOf(pool, window);
   let lastChangeAt = nowMicros();
   const drainStarted = nowMicros();
-  while (received < expected && nowMicros() - lastChangeAt < 3e6 && nowMicros() - drainStarted < 60e6) {
+  while (
+    received < expected &&
+    nowMicros() - lastChangeAt < 3e6 &&
+    nowMicros() - drainStarted < (ctx.drainTimeoutSec ?? 60) * 1e6
+  ) {
     await sleep(100);
     const now = await progressOf(pool, window);
     if (now !== received) {
@@ -90,17 +133,17 @@ export async function runWindow(
   }
   const endedAt = nowMicros();
   clearInterval(sampler);
-  const serverAfter = server.exitStatus() === undefined ? readTreeStats(server.pid) : serverBefore;
+  const serverAfter = system.exitStatus() === undefined ? readSystemTrees(system.pids) : serverBefore;
   const workersAfter = pool.pids.map((pid) => tryReadProcStats(pid));
   const systemAfter = readSystemCpu();
   const selfCpu = process.cpuUsage(selfBefore);
   const ours = new Set([process.pid, ...pool.pids, ...serverAfter.pids]);
   const foreign = topCpuConsumers(everyoneBefore, readAllProcessCpu(), ours);
-  const stats = await pool.stats(window, outcome.ok);
+  const stats = await pool.stats(window, 0, outcome.okByRoom);
 
   const cpuWallSec = (endedAt - outcome.startedAt) / 1e6;
   const windowSec = (Math.min(lastChangeAt, endedAt) - outcome.startedAt) / 1e6;
-  const publishSec = outcome.published / rate;
+  const publishSec = seconds;
   const histogram = mergeEncoded(stats.map((report) => report.histogram));
   const latency = summarize(histogram);
   const encoded = encodeHistogram(histogram);
@@ -136,6 +179,7 @@ export async function runWindow(
     (selfCpu.user + selfCpu.system) / 1e6;
   return {
     rate,
+    rooms: rooms.length,
     publishSec,
     windowSec,
     drainSec: Math.max(0, windowSec - (outcome.finishedAt - outcome.startedAt) / 1e6),
@@ -156,10 +200,13 @@ export async function runWindow(
     frames,
     eventsPerFrame: frames > 0 ? sum((report) => report.eventsInFrames) / frames : 0,
     bytesReceived: sum((report) => report.bytes),
+    wireBytes: sum((report) => report.wireBytes),
+    wireBytesPerDelivery: distinct > 0 ? sum((report) => report.wireBytes) / distinct : 0,
     otherEvents: sum((report) => report.otherEvents),
     droppedByServer: sum((report) => report.droppedByServer),
     errorOps: mergeCounts((report) => report.errorOps),
     reconnectOps: sum((report) => report.reconnectOps),
+    ...(churnPerSec > 0 ? { churn: churnSummary(stats, churnPerSec) } : {}),
     closes: mergeCounts((report) => report.closes),
     server: {
       cpuSec: serverCpu,
@@ -182,6 +229,19 @@ export async function runWindow(
     irqCpuPercent: ((systemAfter.irqSec - systemBefore.irqSec) / cpuWallSec) * 100,
     stealCpuPercent: ((systemAfter.stealSec - systemBefore.stealSec) / cpuWallSec) * 100,
     attempt: 1,
+  };
+}
+
+/** Churn over a window: completed and failed rejoins and the leave → joined-again time. */
+function churnSummary(stats: StatsReport[], perSecond: number): NonNullable<PhaseResult['churn']> {
+  const histogram = mergeEncoded(stats.map((report) => report.churnLatency));
+  const rejoinLatency = summarize(histogram);
+  histogram.destroy();
+  return {
+    perSecond,
+    rejoins: stats.reduce((sum, report) => sum + report.churns, 0),
+    failures: stats.reduce((sum, report) => sum + report.churnFailures, 0),
+    rejoinLatency,
   };
 }
 

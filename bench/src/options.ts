@@ -130,16 +130,16 @@ export function ensureFdLimit(clients: number): string {
   const target = Math.ceil(needed / 1024) * 1024;
   const hardTarget = hard >= target ? (Number.isFinite(hard) ? String(hard) : 'unlimited') : String(target);
   process.stderr.write(
-    `bench:fanout: open-files limit ${soft} (hard ${hard}) is below the ${needed} this run needs: ` +
+    `bench: open-files limit ${soft} (hard ${hard}) is below the ${needed} this run needs: ` +
       `raise it with \`ulimit -n ${target}\` (a privileged user for a hard limit below that) or run under \`prlimit --nofile=${target}:${hardTarget} -- …\`.\n`,
   );
   const limit = `--nofile=${target}:${hardTarget}`;
   const allowed = spawnSync('prlimit', [limit, '--', 'true'], { stdio: 'ignore' }).status === 0;
   if (!allowed || process.env[REEXEC_ENV] === '1') {
-    process.stderr.write(`bench:fanout: prlimit is missing or may not raise the limit here; giving up.\n`);
+    process.stderr.write(`bench: prlimit is missing or may not raise the limit here; giving up.\n`);
     process.exit(1);
   }
-  process.stderr.write(`bench:fanout: re-running under prlimit ${limit}\n`);
+  process.stderr.write(`bench: re-running under prlimit ${limit}\n`);
   const result = spawnSync(
     'prlimit',
     [limit, '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)],

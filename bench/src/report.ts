@@ -16,7 +16,10 @@ export interface WorkerCpu {
 
 /** One measured publish window of one server at one rate. */
 export interface PhaseResult {
+  /** Events/s per room (huge-room: of the one room). */
   rate: number;
+  /** Rooms published to. */
+  rooms?: number;
   /** Seconds of publishing (events / rate). */
   publishSec: number;
   /** Publishing plus the wait for the last deliveries. */
@@ -45,11 +48,24 @@ export interface PhaseResult {
   frames: number;
   eventsPerFrame: number;
   bytesReceived: number;
+  /** bytesReceived plus WebSocket frame headers. */
+  wireBytes?: number;
+  /** wireBytes per distinct delivery (all frames of the window, joins and pings included). */
+  wireBytesPerDelivery?: number;
   otherEvents: number;
   droppedByServer: number;
   errorOps: Record<string, number>;
   reconnectOps: number;
   closes: Record<string, number>;
+  /** Join/leave churn during the window, when asked for. */
+  churn?: {
+    /** Asked leaves + joins per second over all clients. */
+    perSecond: number;
+    /** Completed leave → joined-again cycles, and failed ones. */
+    rejoins: number;
+    failures: number;
+    rejoinLatency: LatencySummary;
+  };
   server: {
     cpuSec: number;
     cpuPercent: number;
@@ -143,19 +159,19 @@ export interface BenchResult {
   runs: ServerRun[];
 }
 
-const fmt = (value: number, digits = 1): string =>
+export const fmt = (value: number, digits = 1): string =>
   Number.isFinite(value)
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '–';
-const int = (value: number): string => Math.round(value).toLocaleString('en-US');
-const ms = (value: number): string =>
+export const int = (value: number): string => Math.round(value).toLocaleString('en-US');
+export const ms = (value: number): string =>
   value >= 100 ? fmt(value, 0) : value >= 10 ? fmt(value, 1) : fmt(value, 2);
 
 function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   return [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
 }
 
@@ -357,7 +373,7 @@ export function renderMarkdown(result: BenchResult): string {
 }
 
 /** Writes the JSON results file, creating its directory. */
-export function writeJson(path: string, result: BenchResult): void {
+export function writeJson(path: string, result: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { sleep } from './clock.ts';
 import { createAgent, requestJson } from './http-json.ts';
 
-export type ServerKind = 'roomcast' | 'naive';
+/** The Node servers this module starts: roomcast itself and the Node peers. */
+export type ServerKind = 'roomcast' | 'naive' | 'socketio';
 
 /** A running server under test. */
 export interface RunningServer {
@@ -52,26 +53,53 @@ export function logTail(path: string, lines = 20): string {
 }
 
 function commandFor(kind: ServerKind, port: number, dataDir: string): string[] {
-  return kind === 'roomcast'
-    ? ['--import', 'tsx', 'packages/server/src/cli.ts', 'dev', '--port', String(port), '--data', dataDir]
-    : ['--import', 'tsx', 'bench/src/naive-server.ts', '--port', String(port)];
+  switch (kind) {
+    case 'roomcast':
+      return [
+        '--import',
+        'tsx',
+        'packages/server/src/cli.ts',
+        'dev',
+        '--port',
+        String(port),
+        '--data',
+        dataDir,
+      ];
+    case 'naive':
+      return ['--import', 'tsx', 'bench/src/naive-server.ts', '--port', String(port)];
+    case 'socketio':
+      return ['--import', 'tsx', 'bench/src/peers/socketio-server.ts', '--port', String(port)];
+  }
 }
 
-/** Spawns `kind` in `repoRoot` with output to `logPath`, and waits until it is ready. */
+/**
+ * Extra Node flags for the servers under test from `BENCH_SERVER_NODE_ARGS`, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a server (Node refuses these in NODE_OPTIONS).
+ */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}
+
+/** Spawns `kind` in `repoRoot` with output to `logPath` (and `extraArgs`), and waits until it is ready. */
 export async function startServer(
   kind: ServerKind,
   repoRoot: string,
   logPath: string,
+  extraArgs: readonly string[] = [],
 ): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `roomcast-bench-${kind}-`));
   const logFd = openSync(logPath, 'a');
   const started = Date.now();
-  const child: ChildProcess = spawn(process.execPath, commandFor(kind, port, dataDir), {
-    cwd: repoRoot,
-    stdio: ['ignore', logFd, logFd],
-    env: process.env,
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...serverNodeArgs(), ...commandFor(kind, port, dataDir), ...extraArgs],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', logFd, logFd],
+      env: process.env,
+    },
+  );
   closeSync(logFd);
   let exit: string | undefined;
   const exited = new Promise<void>((resolve) => {

@@ -74,11 +74,11 @@ class WorkerHandle {
 export class WorkerPool {
   private constructor(private readonly workers: WorkerHandle[]) {}
 
-  /** Forks `count` workers in `cwd` and waits until each reported ready. */
-  static async start(count: number, cwd: string): Promise<WorkerPool> {
+  /** Forks `count` workers of `script` (default: the WebSocket client worker) in `cwd`; waits until each is ready. */
+  static async start(count: number, cwd: string, script = WORKER_PATH): Promise<WorkerPool> {
     const workers: WorkerHandle[] = [];
     for (let i = 0; i < count; i++) {
-      const child = fork(WORKER_PATH, [], {
+      const child = fork(script, [], {
         cwd,
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -110,6 +110,38 @@ export class WorkerPool {
     );
   }
 
+  /** Every worker drops all its connections at once and reconnects them (a reconnect storm). */
+  reconnect(batchSize: number, batchPauseMs: number, timeoutMs: number): Promise<ConnectedReport[]> {
+    return Promise.all(
+      this.workers.map((worker) => {
+        const reply = worker.next('connected', timeoutMs);
+        worker.send({ type: 'reconnect', batchSize, batchPauseMs });
+        return reply;
+      }),
+    );
+  }
+
+  /** Sends `command` to every worker and waits for each one's `type` report. */
+  request<T extends WorkerReport['type']>(
+    command: WorkerCommand,
+    type: T,
+    timeoutMs: number,
+  ): Promise<ReportOf<T>[]> {
+    return Promise.all(
+      this.workers.map((worker) => {
+        const reply = worker.next(type, timeoutMs);
+        worker.send(command);
+        return reply;
+      }),
+    );
+  }
+
+  /** Join/leave churn at `perSecond` over all workers (0 stops it). */
+  churn(perSecond: number): void {
+    for (const worker of this.workers)
+      worker.send({ type: 'churn', perSecond: perSecond / this.workers.length });
+  }
+
   /** Tells every worker a measured phase starts now. */
   mark(phase: number): void {
     for (const worker of this.workers) worker.send({ type: 'mark', phase });
@@ -125,11 +157,20 @@ export class WorkerPool {
     );
   }
 
-  stats(phase: number, expectedPerClient: number): Promise<StatsReport[]> {
+  /** Each worker's statistics of `phase`; `expectedByRoom` overrides `expectedPerClient` per room. */
+  stats(
+    phase: number,
+    expectedPerClient: number,
+    expectedByRoom?: Record<string, number>,
+  ): Promise<StatsReport[]> {
     return Promise.all(
       this.workers.map((worker) => {
         const reply = worker.next('stats', 60_000);
-        worker.send({ type: 'stats', phase, expectedPerClient });
+        worker.send(
+          expectedByRoom === undefined
+            ? { type: 'stats', phase, expectedPerClient }
+            : { type: 'stats', phase, expectedPerClient, expectedByRoom },
+        );
         return reply;
       }),
     );
