@@ -38,6 +38,12 @@ export const configSchema = z
     port: port.default(8080),
     /** Address to listen on. */
     host: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Pending connections the kernel queues before the server accepts them (listen backlog; Linux
+     * caps it at net.core.somaxconn). Node's default, 511, overflows when thousands of clients
+     * reconnect at once and a dropped SYN is retried only after 1, 3, 7 … seconds.
+     */
+    listenBacklog: positiveInt.max(65_535).default(4096),
     /** Data directory for embedded stores (PGlite, dev JWT secret). */
     dataDir: z.string().min(1).default('.roomcast'),
     /** Serve `POST /v1/dev/tokens`. Only `roomcast dev` turns this on. */
