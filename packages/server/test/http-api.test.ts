@@ -106,6 +106,8 @@ describe('time-series events over HTTP', () => {
     expect(page.body.cursor).toBe(seqs[2]);
     expect(page.headers.get('etag')).toBeTruthy();
     expect(page.headers.get('cache-control')).toContain('max-age=1');
+    // One cached copy per token unless pull.sharedCache says a cache may share it (see below).
+    expect(page.headers.get('vary')).toBe('Authorization');
     const again = await http(srv.httpUrl, 'GET', `/v1/rooms/${room.id}/events?cursor=${seqs[0]}`, {
       token: t,
       headers: { 'if-none-match': page.headers.get('etag') as string },
@@ -332,5 +334,40 @@ describe('peer signals to pull clients', () => {
     expect(after.status).toBe(202);
     const inbox = await http(srv.httpUrl, 'GET', '/v1/inbox', { token: viewerToken });
     expect(inbox.body.messages.map((m: { type: string }) => m.type)).toEqual(['hi']);
+  });
+});
+
+describe('pull answers shared by a cache (pull.sharedCache)', () => {
+  it('leaves out Vary: Authorization for public rooms only, so one cached copy serves every viewer', async () => {
+    const shared = await startTestServer({ pull: { sharedCache: true } });
+    try {
+      const host = await shared.token(uid());
+      const create = (visibility: string) =>
+        http(shared.httpUrl, 'POST', '/v1/rooms', { token: host, body: { title: 'cdn', visibility } });
+      const pub = (await create('public')).body.room.id as string;
+      const viewer = await shared.token(uid());
+      for (const path of [
+        `/v1/rooms/${pub}/events`,
+        `/v1/rooms/${pub}/state`,
+        `/v1/rooms/${pub}/state/version`,
+      ]) {
+        const res = await http(shared.httpUrl, 'GET', path, { token: viewer });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('cache-control')).toContain('public');
+        expect(res.headers.get('vary')).toBeNull();
+      }
+      // A private room never goes into a shared cache, whatever the setting.
+      const other = await shared.token(uid());
+      const priv = (
+        await http(shared.httpUrl, 'POST', '/v1/rooms', {
+          token: other,
+          body: { title: 'p', visibility: 'private' },
+        })
+      ).body.room.id as string;
+      const res = await http(shared.httpUrl, 'GET', `/v1/rooms/${priv}/events`, { token: other });
+      expect(res.headers.get('cache-control')).toBe('private, no-store');
+    } finally {
+      await shared.close();
+    }
   });
 });

@@ -153,6 +153,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    pull: z
+      .object({
+        /**
+         * Public rooms' pull answers (events, state) may be shared between users by an HTTP cache in
+         * front (a CDN, nginx proxy_cache): they are then sent without `Vary: Authorization`, so one
+         * cached copy serves every viewer instead of one per token. Turn on only where the cache
+         * authenticates requests itself, or where a public room may be read by anyone who reaches
+         * the cache: it serves what it holds without asking roomcast.
+         */
+        sharedCache: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     dispatch: z
       .object({
         /** A room with more online connections than this is spread over one more gateway group per this many. */

@@ -34,6 +34,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: RouteContext): vo
         page.room,
         `${page.epoch}.${page.cursor}.${page.reset ? 1 : 0}.${cursor ?? 'n'}.${limit}`,
         body,
+        ctx.config.pull.sharedCache,
       );
     },
   );

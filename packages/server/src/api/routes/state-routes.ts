@@ -13,7 +13,7 @@ export function registerStateRoutes(app: FastifyInstance, ctx: RouteContext): vo
     const identity = await ctx.authenticate(request);
     const room = await ctx.core.rooms.getVisible(identity, request.params.room);
     const versions = await ctx.core.state.versions(identity, room.id);
-    return cacheHeaders(request, reply, room, `v${versions.total}`, versions);
+    return cacheHeaders(request, reply, room, `v${versions.total}`, versions, ctx.config.pull.sharedCache);
   });
 
   app.get<{ Params: { room: string }; Querystring: { have?: string } }>(
@@ -23,7 +23,14 @@ export function registerStateRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const have = parseHave(request.query.have);
       const room = await ctx.core.rooms.getVisible(identity, request.params.room);
       const snapshot = await ctx.core.state.since(identity, room.id, have);
-      return cacheHeaders(request, reply, room, `s${snapshot.total}.${request.query.have ?? ''}`, snapshot);
+      return cacheHeaders(
+        request,
+        reply,
+        room,
+        `s${snapshot.total}.${request.query.have ?? ''}`,
+        snapshot,
+        ctx.config.pull.sharedCache,
+      );
     },
   );
 
