@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchExit } from './child-exit.ts';
 import { sleep } from './clock.ts';
 import { createAgent, requestJson } from './http-json.ts';
 
@@ -101,18 +102,13 @@ export async function startServer(
     },
   );
   closeSync(logFd);
-  let exit: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      resolve();
-    });
-  });
+  const watched = watchExit(child);
+  const exited = watched.exited;
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not spawn ${kind}`);
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (exit === undefined) {
+    if (watched.status() === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -124,8 +120,8 @@ export async function startServer(
   const agent = createAgent(1);
   try {
     for (;;) {
-      if (exit !== undefined)
-        throw new Error(`${kind} exited during startup (${exit}):\n${logTail(logPath)}`);
+      if (watched.status() !== undefined)
+        throw new Error(`${kind} exited during startup (${watched.status()}):\n${logTail(logPath)}`);
       if (Date.now() - started > 90_000)
         throw new Error(`${kind} not ready after 90 s:\n${logTail(logPath)}`);
       const ok = await requestJson(agent, 'GET', `${baseUrl}/healthz`, undefined, undefined, 2_000).then(
@@ -149,7 +145,7 @@ export async function startServer(
     wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     logPath,
     startupSec: (Date.now() - started) / 1000,
-    exitStatus: () => exit,
+    exitStatus: () => watched.status(),
     stop,
   };
 }

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchExit } from '../child-exit.ts';
 import { sleep } from '../clock.ts';
 import { createAgent, requestJson } from '../http-json.ts';
 import { logTail } from '../servers.ts';
@@ -50,19 +51,10 @@ export async function startNginx(
     { stdio: ['ignore', logFd, logFd] },
   );
   closeSync(logFd);
-  let exit: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      resolve();
-    });
-    child.once('error', (error) => {
-      exit = `spawn error ${error.message}`;
-      resolve();
-    });
-  });
+  const watched = watchExit(child);
+  const exited = watched.exited;
   const stop = async (keep = false): Promise<void> => {
-    if (exit === undefined) {
+    if (watched.status() === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -74,9 +66,9 @@ export async function startNginx(
   const agent = createAgent(1);
   try {
     for (;;) {
-      if (exit !== undefined) {
+      if (watched.status() !== undefined) {
         throw new Error(
-          `nginx exited during startup (${exit}):\n${logTail(join(prefix, 'error.log'))}\n${logTail(logPath)}`,
+          `nginx exited during startup (${watched.status()}):\n${logTail(join(prefix, 'error.log'))}\n${logTail(logPath)}`,
         );
       }
       if (Date.now() - started > 30_000) throw new Error(`nginx not ready after 30 s`);
@@ -100,7 +92,7 @@ export async function startNginx(
     prefix,
     baseUrl,
     startupSec: (Date.now() - started) / 1000,
-    exitStatus: () => exit,
+    exitStatus: () => watched.status(),
     stop,
   };
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchExit } from '../child-exit.ts';
 import { sleep } from '../clock.ts';
 import { freePort } from '../servers.ts';
 
@@ -43,19 +44,10 @@ export async function startRedis(): Promise<RunningRedis> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: 'ignore' },
   );
-  let exit: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      resolve();
-    });
-    child.once('error', (error) => {
-      exit = `spawn error ${error.message}`;
-      resolve();
-    });
-  });
+  const watched = watchExit(child);
+  const exited = watched.exited;
   const stop = async (): Promise<void> => {
-    if (exit === undefined) {
+    if (watched.status() === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -65,11 +57,11 @@ export async function startRedis(): Promise<RunningRedis> {
   };
   const started = Date.now();
   while (!(await pings(port))) {
-    if (exit !== undefined || Date.now() - started > 15_000) {
+    if (watched.status() !== undefined || Date.now() - started > 15_000) {
       await stop();
-      throw new Error(`redis-server did not start (${exit ?? 'timeout'})`);
+      throw new Error(`redis-server did not start (${watched.status() ?? 'timeout'})`);
     }
     await sleep(100);
   }
-  return { pid: child.pid ?? -1, port, exitStatus: () => exit, stop };
+  return { pid: child.pid ?? -1, port, exitStatus: () => watched.status(), stop };
 }

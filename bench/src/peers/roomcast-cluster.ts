@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import { SignJWT } from 'jose';
+import { watchExit } from '../child-exit.ts';
 import { sleep } from '../clock.ts';
 import { requestJson } from '../http-json.ts';
 import { tryReadProcStats } from '../proc-stats.ts';
@@ -120,13 +121,8 @@ export async function startRoomcastCluster(options: {
     { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', logFd] },
   );
   closeSync(logFd);
-  let exit: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      resolve();
-    });
-  });
+  const watched = watchExit(child);
+  const exited = watched.exited;
   const endpoints = await new Promise<ClusterEndpoints>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(
@@ -146,7 +142,11 @@ export async function startRoomcastCluster(options: {
     });
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`roomcast cluster exited (${exit}) before it was ready\n${logTail(options.logPath)}`));
+      reject(
+        new Error(
+          `roomcast cluster exited (${watched.status()}) before it was ready\n${logTail(options.logPath)}`,
+        ),
+      );
     });
   });
   // Keep draining stdout so the child never blocks on a full pipe.
@@ -172,7 +172,7 @@ export async function startRoomcastCluster(options: {
     gateways,
     startupSec,
     logPath: options.logPath,
-    exitStatus: () => exit,
+    exitStatus: () => watched.status(),
     token,
     createRooms: async (agent, count) => {
       const rooms: string[] = [];
@@ -211,7 +211,7 @@ export async function startRoomcastCluster(options: {
         }),
       ),
     stop: async () => {
-      if (exit !== undefined) return;
+      if (watched.status() !== undefined) return;
       child.kill('SIGINT');
       const done = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
       if (!done) child.kill('SIGKILL');
