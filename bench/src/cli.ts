@@ -159,6 +159,30 @@ function processName(pid: number): string {
 }
 
 /** The command line as the user would type it. */
+/**
+ * The open files the busiest process of the run needs: a client worker holds its share of the
+ * clients, and a system's server processes (gateways, Socket.IO nodes, nginx workers) share them
+ * too — only single-process systems hold every client in one process.
+ */
+function descriptorsPerProcess(options: CliOptions, clients: number): number {
+  const serverProcesses = (system: SystemName): number => {
+    switch (system) {
+      case 'roomcast-cluster':
+        return options.clusterGateways;
+      case 'socketio':
+        return options.socketioNodes;
+      case 'nchan':
+        return options.nchanWorkers;
+      default:
+        return 1;
+    }
+  };
+  const perServer = Math.max(
+    ...options.systems.map((system) => Math.ceil(clients / serverProcesses(system))),
+  );
+  return Math.max(perServer, Math.ceil(clients / options.workers), options.pollers);
+}
+
 function commandLine(): string {
   const args = process.argv.slice(2).join(' ');
   return process.env.npm_lifecycle_event === 'bench'
@@ -197,7 +221,7 @@ async function main(): Promise<void> {
   }
   const options = parseCliOptions(argv);
   const clients = scenarioSizes(options).reduce((sum, size) => sum + size, 0);
-  const fdLimit = ensureFdLimit(Math.max(clients, options.pollers));
+  const fdLimit = ensureFdLimit(descriptorsPerProcess(options, clients));
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const stem = join(RESULTS_DIR, `${options.scenario}-${stamp}`);
