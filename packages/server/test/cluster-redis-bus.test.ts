@@ -3,6 +3,7 @@ import type { RoomEvent } from '@roomcast/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { CLUSTER_DATABASES, postgresSettings } from '../src/local-cluster/cluster-engines.ts';
 import type { EngineProcess } from './helpers/engine-process.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
@@ -101,7 +102,7 @@ async function metric(process: RoomcastProcess, name: string): Promise<number> {
 beforeAll(async () => {
   try {
     [postgres, collections, busRedis] = await Promise.all([
-      launchPostgres({ databases: ['rooms_us', 'rooms_eu', 'rooms_ap', 'archive', 'ledger_0'] }),
+      launchPostgres({ databases: CLUSTER_DATABASES }),
       startShardedRedis(2),
       startRedisServer(),
     ]);
@@ -109,9 +110,7 @@ beforeAll(async () => {
     const settings = {
       ROOMCAST_JWT_SECRET: SECRET,
       ROOMCAST_REGIONS: 'us,eu,ap',
-      ROOMCAST_ROOMS_SHARDS: `us=${pg.dsn('rooms_us')},eu=${pg.dsn('rooms_eu')},ap=${pg.dsn('rooms_ap')}`,
-      ROOMCAST_ROOMS_ARCHIVE: pg.dsn('archive'),
-      ROOMCAST_LEDGER_SHARDS: pg.dsn('ledger_0'),
+      ...postgresSettings((database) => pg.dsn(database)),
       ROOMCAST_COLLECTIONS_ENGINE: 'redis',
       ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${collections.proxy.port}`,
       ROOMCAST_BUS_ENGINE: 'redis',

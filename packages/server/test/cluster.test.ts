@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_DATABASES, postgresSettings } from '../src/local-cluster/cluster-engines.ts';
 import type { EngineProcess } from './helpers/engine-process.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
 import { launchNats } from './helpers/nats-launcher.ts';
@@ -85,7 +86,7 @@ async function busIn(gateway: RoomcastProcess): Promise<number> {
 beforeAll(async () => {
   try {
     [postgres, redis, nats, zookeeper] = await Promise.all([
-      launchPostgres({ databases: ['rooms_us', 'rooms_eu', 'rooms_ap', 'archive', 'ledger_0', 'ledger_1'] }),
+      launchPostgres({ databases: CLUSTER_DATABASES }),
       startShardedRedis(2),
       launchNats(),
       launchZookeeper(),
@@ -94,9 +95,7 @@ beforeAll(async () => {
     settings = {
       ROOMCAST_JWT_SECRET: SECRET,
       ROOMCAST_REGIONS: 'us,eu,ap',
-      ROOMCAST_ROOMS_SHARDS: `us=${pg.dsn('rooms_us')},eu=${pg.dsn('rooms_eu')},ap=${pg.dsn('rooms_ap')}`,
-      ROOMCAST_ROOMS_ARCHIVE: pg.dsn('archive'),
-      ROOMCAST_LEDGER_SHARDS: `${pg.dsn('ledger_0')},${pg.dsn('ledger_1')}`,
+      ...postgresSettings((database) => pg.dsn(database)),
       ROOMCAST_COLLECTIONS_ENGINE: 'redis',
       ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${redis.proxy.port}`,
       ROOMCAST_BUS_ENGINE: 'nats',

@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_DATABASES, postgresSettings } from '../../server/src/local-cluster/cluster-engines.ts';
 import type { EngineProcess } from '../../server/test/helpers/engine-process.ts';
 import { hs256Token } from '../../server/test/helpers/hs256-token.ts';
 import { launchNats } from '../../server/test/helpers/nats-launcher.ts';
@@ -37,7 +38,7 @@ describe('web app on a cluster API node', () => {
   beforeAll(async () => {
     await ensureWebBuild({ quiet: true });
     [postgres, redis, nats, browser] = await Promise.all([
-      launchPostgres({ databases: ['rooms_us', 'rooms_eu', 'rooms_ap', 'archive', 'ledger_0'] }),
+      launchPostgres({ databases: CLUSTER_DATABASES }),
       startShardedRedis(2),
       launchNats(),
       launchChromium(),
@@ -45,9 +46,7 @@ describe('web app on a cluster API node', () => {
     const pg = postgres;
     const settings = {
       ROOMCAST_JWT_SECRET: SECRET,
-      ROOMCAST_ROOMS_SHARDS: `us=${pg.dsn('rooms_us')},eu=${pg.dsn('rooms_eu')},ap=${pg.dsn('rooms_ap')}`,
-      ROOMCAST_ROOMS_ARCHIVE: pg.dsn('archive'),
-      ROOMCAST_LEDGER_SHARDS: pg.dsn('ledger_0'),
+      ...postgresSettings((database) => pg.dsn(database)),
       ROOMCAST_COLLECTIONS_ENGINE: 'redis',
       ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${redis.proxy.port}`,
       ROOMCAST_BUS_ENGINE: 'nats',

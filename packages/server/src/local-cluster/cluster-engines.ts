@@ -133,7 +133,8 @@ function zookeeperStarter(): EngineStarter {
   };
 }
 
-function postgresSettings(dsn: (database: string) => string): Record<string, string> {
+/** The ROOMCAST_* settings that put rooms and balances on `CLUSTER_DATABASES` of one PostgreSQL server. */
+export function postgresSettings(dsn: (database: string) => string): Record<string, string> {
   return {
     ROOMCAST_ROOMS_SHARDS: `us=${dsn('rooms_us')},eu=${dsn('rooms_eu')},ap=${dsn('rooms_ap')}`,
     ROOMCAST_ROOMS_ARCHIVE: dsn('archive'),
