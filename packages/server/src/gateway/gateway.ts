@@ -23,10 +23,13 @@ import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
 import { parseClientFrame } from './client-frames.ts';
+import type { RoomChannel } from './room-channel.ts';
 import { RoomChannels } from './room-channels.ts';
 
 export type GatewayOptions = RoomcastConfig['gateway'] & { historyCapacity: number };
 
+/** Rooms re-reading their history tail at once after a bus reconnect. */
+const CATCH_UP_CONCURRENCY = 32;
 const PUMP_INTERVAL_MS = 10;
 const CHANNEL_LINGER_MS = 5_000;
 
@@ -494,8 +497,18 @@ export class Gateway {
     metrics.busReconnects.inc();
     const channels = [...this.channels.channels()];
     logger.warn({ rooms: channels.length }, 'bus reconnected: catching up rooms from history');
-    const results = await Promise.allSettled(channels.map((channel) => channel.catchUp()));
-    const failed = results.filter((result) => result.status === 'rejected').length;
+    // A bounded number of rooms at a time: thousands of rooms must not hit the collections at once.
+    let next = 0;
+    let failed = 0;
+    const lane = async (): Promise<void> => {
+      while (next < channels.length) {
+        const channel = channels[next++] as RoomChannel;
+        await channel.catchUp().catch(() => {
+          failed += 1;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, channels.length) }, lane));
     if (failed > 0) logger.warn({ failed }, 'some rooms could not catch up from history');
   }
 
