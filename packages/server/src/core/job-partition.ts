@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { MembershipView } from './ports/worker-membership.ts';
+import { stableHash32 } from './stable-hash.ts';
 
 /**
  * The partition (0 … count-1) a key belongs to: a stable hash of the key modulo `count`, the same
@@ -8,7 +8,7 @@ import type { MembershipView } from './ports/worker-membership.ts';
 export function partitionOf(key: string, count: number): number {
   if (!Number.isInteger(count) || count < 1)
     throw new RangeError(`partition count must be ≥ 1, got ${count}`);
-  return createHash('sha256').update(key, 'utf8').digest().readUInt32BE(0) % count;
+  return stableHash32(key) % count;
 }
 
 /** True when the member with `view` owns `key`; no view owns nothing. */

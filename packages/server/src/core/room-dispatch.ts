@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { GatewayDirectory, GatewayRecord } from './ports/gateway-directory.ts';
 import type { RoomPresence } from './ports/presence.ts';
+import { stableHash32 } from './stable-hash.ts';
 
 /** Dispatch settings (the `dispatch` config section). */
 export interface RoomDispatchOptions {
@@ -19,7 +19,7 @@ export interface RoomDispatchOptions {
  * rooms whose top-ranked group changes: about 1/n of them, the group's own share.
  */
 export function rendezvousScore(room: string, group: string): number {
-  return createHash('sha1').update(group).update('\u0000').update(room).digest().readUInt32BE(0);
+  return stableHash32(`${group}\u0000${room}`);
 }
 
 /** `groups` ranked for `room`, best first (ties, which need equal 32-bit scores, by name). */

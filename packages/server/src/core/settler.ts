@@ -1,6 +1,7 @@
 import type { Room } from '@roomcast/protocol';
 import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
+import { inParallel } from './in-parallel.ts';
 import { PeriodicTask } from './periodic-task.ts';
 import type { Ledger, LedgerRoom, SettlementStore } from './ports/ledger.ts';
 
@@ -77,7 +78,7 @@ export class Settler {
         try {
           for (let batch = 0; batch < maxBatches; batch++) {
             const claims = await store.claimDue(shard, batchSize, leaseMs);
-            await this.inParallel(claims, async ({ room }) => {
+            await inParallel(claims, this.options.concurrency, async ({ room }) => {
               try {
                 const outcome = await this.settleRoom(room);
                 run.credits += outcome.credits;
@@ -152,13 +153,5 @@ export class Settler {
         logger.warn({ err, shard }, 'reconciliation could not read a balance shard; retrying next run');
       }
     }
-  }
-
-  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    const workers = Array.from({ length: Math.min(this.options.concurrency, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) await work(items[i] as T);
-    });
-    await Promise.all(workers);
   }
 }

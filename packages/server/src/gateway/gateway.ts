@@ -18,12 +18,12 @@ import {
 import type { RoomcastCore } from '../core/core.ts';
 import { getOrInsert } from '../core/get-or-insert.ts';
 import type { Identity, TokenVerifier } from '../core/identity.ts';
+import { inParallel } from '../core/in-parallel.ts';
 import type { BusSubscription } from '../core/ports/bus.ts';
 import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
 import { parseClientFrame } from './client-frames.ts';
-import type { RoomChannel } from './room-channel.ts';
 import { RoomChannels } from './room-channels.ts';
 
 export type GatewayOptions = RoomcastConfig['gateway'] & { historyCapacity: number };
@@ -498,17 +498,12 @@ export class Gateway {
     const channels = [...this.channels.channels()];
     logger.warn({ rooms: channels.length }, 'bus reconnected: catching up rooms from history');
     // A bounded number of rooms at a time: thousands of rooms must not hit the collections at once.
-    let next = 0;
     let failed = 0;
-    const lane = async (): Promise<void> => {
-      while (next < channels.length) {
-        const channel = channels[next++] as RoomChannel;
-        await channel.catchUp().catch(() => {
-          failed += 1;
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, channels.length) }, lane));
+    await inParallel(channels, CATCH_UP_CONCURRENCY, (channel) =>
+      channel.catchUp().catch(() => {
+        failed += 1;
+      }),
+    );
     if (failed > 0) logger.warn({ failed }, 'some rooms could not catch up from history');
   }
 

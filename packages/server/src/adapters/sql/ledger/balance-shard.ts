@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { partitionOf } from '../../../core/job-partition.ts';
 
 /**
  * The balance shard that holds a user: the first four bytes of SHA-256 of the user ID (UTF-8),
@@ -12,5 +12,5 @@ import { createHash } from 'node:crypto';
 export function balanceShardOf(userId: string, shardCount: number): number {
   if (!Number.isInteger(shardCount) || shardCount < 1) throw new RangeError(`bad shard count ${shardCount}`);
   if (shardCount === 1) return 0;
-  return createHash('sha256').update(userId, 'utf8').digest().readUInt32BE(0) % shardCount;
+  return partitionOf(userId, shardCount);
 }
