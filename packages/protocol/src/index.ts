@@ -3,4 +3,6 @@ export * from './codec.ts';
 export * from './errors.ts';
 export * from './frames.ts';
 export * from './ids.ts';
+export * from './json-limits.ts';
 export * from './model.ts';
+export * from './text-rules.ts';

@@ -13,6 +13,8 @@ import type { RoomcastCore } from '../core/core.ts';
 import type { Identity, TokenVerifier } from '../core/identity.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import type { GatewayStatus } from './admin-stats.ts';
+import { answerClientError, sendError, toHttpError } from './http-errors.ts';
+import { registerJsonBodyParser } from './json-body-parser.ts';
 import { registerAdminStatsRoutes } from './routes/admin-stats-routes.ts';
 import { registerDevRoutes } from './routes/dev-routes.ts';
 import { registerEventRoutes } from './routes/event-routes.ts';
@@ -51,6 +53,14 @@ export interface HttpAppDeps {
   drainGateway?: (id: string) => boolean;
 }
 
+/**
+ * Node's default (16 KiB) would refuse, with 431, a WebSocket URL whose `?token=` is long but
+ * valid; with room to spare it reaches the gateway, which closes with 4001 if the token is bad.
+ */
+const MAX_HEADER_BYTES = 32 * 1024;
+/** Longest path segment (`:room`, `:name`); longer is 414 `too_large`. */
+const MAX_PARAM_LENGTH = 200;
+
 /** What every route handler gets besides the request. */
 export interface RouteContext extends HttpAppDeps {
   /** The caller's verified identity; throws 401 without a valid bearer token. */
@@ -59,8 +69,8 @@ export interface RouteContext extends HttpAppDeps {
 
 /**
  * The HTTP API (Fastify): routes, the error catalogue mapping, body limits and request metrics,
- * plus the built web app (`/`, `/ops`). Every error leaves as `{"error":{"code","message"}}` with
- * the catalogue's status.
+ * plus the built web app (`/`, `/ops`). Every error leaves as `{"error":{"code","message"}}`, also
+ * those the framework and Node's HTTP parser raise (see http-errors.ts).
  */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const log: FastifyBaseLogger = deps.logger.child({ component: 'http' });
@@ -68,12 +78,23 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     loggerInstance: log,
     // Per-request logs would dominate at polling rates; requests are counted in /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
     bodyLimit: deps.config.limits.maxBodyBytes,
-    trustProxy: true,
-    return503OnClosing: true,
+    // X-Forwarded-* are believed only when a proxy in front sets them (`trustProxy`).
+    trustProxy: deps.config.trustProxy,
+    // Fastify's own 503 while closing has another body shape; the onRequest hook below answers instead.
+    return503OnClosing: false,
     // Shutdown must not wait on idle keep-alive or half-open pull connections.
     forceCloseConnections: true,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a path segment over maxParamLength: 414; bad percent-encoding: 400).
+    frameworkErrors: (err, request, reply) => answer(err, request, reply),
+    clientErrorHandler: answerClientError,
+  });
+  registerJsonBodyParser(app, {
+    maxDepth: deps.config.limits.jsonMaxDepth,
+    maxKeys: deps.config.limits.jsonMaxKeys,
+    maxItems: deps.config.limits.jsonMaxItems,
   });
 
   const ctx: RouteContext = {
@@ -87,13 +108,29 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     },
   };
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('Connection', 'close');
+    return sendError(reply, new RoomcastError('unavailable', 'the server is shutting down', 1));
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err, request, reply) => sendError(reply, toRoomcastError(err, request, deps.logger)));
+  const answer = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const known = toHttpError(err);
+    if (known !== undefined) return sendError(reply, known.error, known.status);
+    deps.logger.error({ err, url: request.url, method: request.method }, 'request failed');
+    return sendError(reply, new RoomcastError('internal', 'internal error'));
+  };
+  app.setErrorHandler((err, request, reply) => answer(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(
       reply,
@@ -114,32 +151,4 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   if (deps.devTokens !== undefined) registerDevRoutes(app, ctx, deps.devTokens);
   if (deps.webRoot !== null) registerWebApp(app, deps.webRoot ?? defaultWebRoot());
   return app;
-}
-
-export function sendError(reply: FastifyReply, err: RoomcastError): FastifyReply {
-  if (err.retryAfterSeconds !== undefined)
-    reply.header('Retry-After', String(Math.max(1, err.retryAfterSeconds)));
-  return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-}
-
-interface FastifyLikeError {
-  statusCode?: number;
-  code?: string;
-  message: string;
-}
-
-function toRoomcastError(err: unknown, request: FastifyRequest, logger: Logger): RoomcastError {
-  if (err instanceof RoomcastError) return err;
-  const e = err as FastifyLikeError;
-  if (e.statusCode === 413) return new RoomcastError('too_large', 'request body too large');
-  if (e.statusCode === 415)
-    return new RoomcastError('bad_request', 'send JSON with Content-Type: application/json');
-  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-    return new RoomcastError(
-      'bad_request',
-      e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'body is not valid JSON' : e.message,
-    );
-  }
-  logger.error({ err, url: request.url, method: request.method }, 'request failed');
-  return new RoomcastError('internal', 'internal error');
 }

@@ -39,6 +39,12 @@ export const configSchema = z
     /** Address to listen on. */
     host: z.string().min(1).default('127.0.0.1'),
     /**
+     * Trust `X-Forwarded-For`, `-Host` and `-Proto` from the peer: turn on only behind a proxy that
+     * sets them (nginx, a load balancer). Off, they are ignored, so a client cannot make roomcast
+     * name another host in the URLs it answers with (dispatch).
+     */
+    trustProxy: z.boolean().default(false),
+    /**
      * Pending connections the kernel queues before the server accepts them (listen backlog; Linux
      * caps it at net.core.somaxconn). Node's default, 511, overflows when thousands of clients
      * reconnect at once and a dropped SYN is retried only after 1, 3, 7 … seconds.
@@ -114,6 +120,13 @@ export const configSchema = z
         drainBatchIntervalMs: ms.default(100),
         /** Drain: clients still connected this long after the drain began are closed (1001) and the gateway stops. */
         drainDeadlineMs: ms.default(10_000),
+        /**
+         * Each room channel compares the room's newest seq in history with the newest it delivered
+         * this often, and fills a difference from history: a bus notice that was lost (a publisher
+         * that died between storing and publishing, a bus hiccup) still reaches every viewer within
+         * about this time, even in a room where nothing else is published. 0 turns the check off.
+         */
+        positionCheckIntervalMs: z.number().int().min(0).max(600_000).default(3_000),
       })
       .strict()
       .prefault({}),
@@ -122,6 +135,11 @@ export const configSchema = z
         /** Events kept per room for resume and pull. */
         capacity: positiveInt.max(100_000).default(1000),
         idleTtlSeconds: positiveInt.default(86_400),
+        /**
+         * Seqs a room history reserves at a time in the rooms database (one write per this many events
+         * per room, and one when a history was lost); a lost history continues above the reserved ceiling.
+         */
+        seqBlock: positiveInt.max(1_000_000).default(10_000),
       })
       .strict()
       .prefault({}),
@@ -150,6 +168,16 @@ export const configSchema = z
         eventDataMaxBytes: positiveInt.default(4096),
         pullMaxLimit: positiveInt.default(500),
         listMaxLimit: positiveInt.default(200),
+        /** Deepest nesting of arrays and objects in any value a client sends (event data, state, peer data, frames). */
+        jsonMaxDepth: positiveInt.max(256).default(32),
+        /** Most keys in one object of any value a client sends. */
+        jsonMaxKeys: positiveInt.max(100_000).default(256),
+        /** Most items in one array of any value a client sends. */
+        jsonMaxItems: positiveInt.max(100_000).default(1024),
+        /** How long a publish's `Idempotency-Key` (HTTP) or `id` (WebSocket) is remembered: a retry within it stores nothing. */
+        publishReplayWindowSeconds: positiveInt.max(86_400).default(300),
+        /** At most one `enter` event per user and room in this many seconds, so join/leave churn cannot flush a room's history. */
+        enterEventIntervalSeconds: z.number().int().min(0).max(86_400).default(60),
       })
       .strict()
       .prefault({}),

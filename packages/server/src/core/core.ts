@@ -65,10 +65,12 @@ export function createCore(deps: {
     rateLimits: collections.rateLimits,
     metrics,
     limits,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger.child({ component: 'events' }) }),
   });
   const state = new RoomStateService({
     rooms,
     store: collections.state,
+    moderation: collections.moderation,
     bus,
     rateLimits: collections.rateLimits,
     metrics,

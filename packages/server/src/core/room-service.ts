@@ -1,4 +1,4 @@
-import { isRoomId, type Room, type RoomVisibility, regionOf } from '@roomcast/protocol';
+import { isCleanLine, isRoomId, type Room, type RoomVisibility, regionOf } from '@roomcast/protocol';
 import type { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
@@ -74,6 +74,8 @@ export class RoomService {
     if (title.length === 0 || [...title].length > this.options.titleMaxChars) {
       fail('bad_request', `title must be 1–${this.options.titleMaxChars} characters`);
     }
+    // PostgreSQL refuses U+0000 in text (a 500 otherwise); the other control characters misrender.
+    if (!isCleanLine(title)) fail('bad_request', 'title must not contain control characters or line breaks');
     this.requireRegion(identity.userId);
     try {
       const room = await this.shard(() =>

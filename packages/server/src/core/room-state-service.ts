@@ -1,10 +1,11 @@
-import type { JsonValue, PartialState, StateSnapshot, StateVersions } from '@roomcast/protocol';
+import type { JsonValue, PartialState, Room, StateSnapshot, StateVersions } from '@roomcast/protocol';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { encodeSignal, roomChannel } from './bus-signals.ts';
 import { fail } from './errors.ts';
 import { type Identity, isPrivileged } from './identity.ts';
 import { jsonByteLength } from './json-size.ts';
 import type { MessageBus } from './ports/bus.ts';
+import type { ModerationStore } from './ports/moderation.ts';
 import type { RateLimits } from './ports/rate-limits.ts';
 import type { RoomStateStore, StateChange } from './ports/room-state.ts';
 import type { RoomService } from './room-service.ts';
@@ -17,7 +18,12 @@ export interface StateLimits {
   userHighPerSecond: number;
 }
 
-const PARTIAL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * A partial's name: 1–64 of `[A-Za-z0-9_.-]`, the first a letter or digit — so never `__proto__`
+ * nor another key that means something to a JavaScript object or a client's map.
+ */
+const PARTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const PARTIAL_NAME_RULE = 'a state name is 1–64 of [A-Za-z0-9_.-], starting with a letter or digit';
 
 /**
  * State sync: the room's named partials with a total version. Writers are the host and admins;
@@ -28,6 +34,8 @@ export class RoomStateService {
     private readonly deps: {
       rooms: RoomService;
       store: RoomStateStore;
+      /** Bans: a user banned from a room reads none of its state, as they cannot join it. */
+      moderation: ModerationStore;
       bus: MessageBus;
       rateLimits: RateLimits;
       metrics: RoomcastMetrics;
@@ -36,7 +44,7 @@ export class RoomStateService {
   ) {}
 
   async set(identity: Identity, roomId: string, name: string, value: unknown): Promise<StateChange> {
-    if (!PARTIAL_NAME.test(name)) fail('bad_request', 'a state name is 1–64 of [A-Za-z0-9_.-]');
+    if (!PARTIAL_NAME.test(name)) fail('bad_request', PARTIAL_NAME_RULE);
     if (value === undefined) fail('bad_request', 'body must be {"value": <JSON>}');
     const size = jsonByteLength(value);
     if (size === undefined) fail('bad_request', 'value must be JSON');
@@ -69,14 +77,18 @@ export class RoomStateService {
     return change;
   }
 
+  /** The partials' versions; 403 `banned` for a user banned from the room. */
   async versions(identity: Identity, roomId: string): Promise<StateVersions> {
-    const room = await this.deps.rooms.getVisible(identity, roomId);
+    const room = await this.readable(identity, roomId);
     return this.deps.store.versions(room.id);
   }
 
-  /** The partials whose version differs from `have` (all of them when `have` is empty). */
+  /**
+   * The partials whose version differs from `have` (all of them when `have` is empty); 403
+   * `banned` for a user banned from the room.
+   */
   async since(identity: Identity, roomId: string, have: ReadonlyMap<string, number>): Promise<StateSnapshot> {
-    const room = await this.deps.rooms.getVisible(identity, roomId);
+    const room = await this.readable(identity, roomId);
     const snapshot = await this.deps.store.snapshot(room.id);
     if (have.size === 0) return snapshot;
     const partials: StateSnapshot['partials'] = {};
@@ -89,6 +101,16 @@ export class RoomStateService {
   /** The full snapshot without access checks (the gateway checked them at join). */
   snapshot(roomId: string): Promise<StateSnapshot> {
     return this.deps.store.snapshot(roomId);
+  }
+
+  /** A room the caller may see and is not banned from (admins and services are never banned). */
+  private async readable(identity: Identity, roomId: string): Promise<Room> {
+    const room = await this.deps.rooms.getVisible(identity, roomId);
+    if (!isPrivileged(identity)) {
+      const status = await this.deps.moderation.status(room.id, identity.userId);
+      if (status.bannedUntil !== null) fail('banned', 'you are banned from this room');
+    }
+    return room;
   }
 }
 

@@ -1,7 +1,7 @@
 import { RoomcastError } from '@roomcast/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../http-app.ts';
-import { sendError } from '../http-app.ts';
+import { sendError } from '../http-errors.ts';
 
 /** `/healthz` (alive), `/readyz` (dependencies reachable), `/metrics` (Prometheus text). */
 export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void {
