@@ -26,6 +26,11 @@ export interface PublishFrame {
   type: string;
   data?: JsonObject;
   ref?: string;
+  /**
+   * Idempotency key (addition): a retry with the same `id` within the replay window is acked
+   * with the first seq and stores nothing. 1–128 visible ASCII characters, scoped to the user and room.
+   */
+  id?: string;
 }
 export interface PingFrame {
   op: 'ping';

@@ -96,6 +96,15 @@ describe('configuration', () => {
     expect(() => loadConfig(sources)).toThrow(name);
   });
 
+  it('refuses a config file nested deeper than any setting, naming the file and the limit', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'roomcast-config-')), 'deep.json');
+    writeFileSync(file, `{"gateway":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+    expect(() => loadConfig({ argv: ['--config', file] })).toThrow(ConfigError);
+    expect(() => loadConfig({ argv: ['--config', file] })).toThrow(
+      /deep\.json: config\.gateway.* nests deeper than 32 levels/,
+    );
+  });
+
   it('reports an unreadable config file by name', () => {
     expect(() => loadConfig({ argv: ['--config', '/nonexistent/roomcast.json'] })).toThrow(
       '/nonexistent/roomcast.json',

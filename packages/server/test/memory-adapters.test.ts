@@ -5,6 +5,8 @@ import { createMemoryCollections } from '../src/adapters/memory/memory-collectio
 import { MemoryModerationStore } from '../src/adapters/memory/memory-moderation.ts';
 import { MemoryConnectionRegistry, MemoryRoomPresence } from '../src/adapters/memory/memory-presence.ts';
 import { MemoryRoomHistory } from '../src/adapters/memory/memory-room-history.ts';
+import { MemorySeqReservations } from '../src/adapters/memory/memory-seq-reservations.ts';
+import { SequencedHistory } from '../src/core/sequenced-history.ts';
 import { describeBusContract } from './contracts/bus-contract.ts';
 import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
@@ -104,17 +106,18 @@ describe('memory adapters beyond the contracts', () => {
     await expect(collections.close()).resolves.toBeUndefined();
   });
 
-  it('MemoryRoomHistory expires an idle room by the injected clock', async () => {
+  it('MemoryRoomHistory expires an idle room by the injected clock and continues above its seqs', async () => {
     const clock = manualClock();
-    const history = new MemoryRoomHistory({ capacity: 10, idleTtlMs: 1_000, now: clock.now });
+    const store = new MemoryRoomHistory({ capacity: 10, idleTtlMs: 1_000, now: clock.now });
+    const history = new SequencedHistory(store, new MemorySeqReservations(), 100);
     const event = { type: 'comment', from: 'u', data: {}, ts: 0 };
     const first = await history.append('room', event);
     clock.advance(999);
     expect((await history.append('room', event)).seq).toBe(2);
     clock.advance(1_000);
     const restarted = await history.append('room', event);
-    expect([restarted.seq, restarted.epoch === first.epoch]).toEqual([1, false]);
-    history.close();
+    expect([restarted.seq, restarted.epoch === first.epoch]).toEqual([101, false]);
+    store.close();
   });
 
   it('MemoryConnectionRegistry and MemoryRoomPresence expire entries by the injected clock', async () => {

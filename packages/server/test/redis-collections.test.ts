@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MemorySeqReservations } from '../src/adapters/memory/memory-seq-reservations.ts';
 import {
   createRedisCollections,
   type RedisCollectionsOptions,
@@ -42,11 +43,16 @@ afterAll(async () => {
   await Promise.all([direct.stop(), sharded.stop()]);
 });
 
+/** Shared by every fixture, as one rooms database is by every process of a deployment. */
+const RESERVATIONS = new MemorySeqReservations();
+
 const DEFAULTS = {
   historyCapacity: 1000,
   historyIdleTtlMs: 600_000,
   inboxCapacity: 200,
   inboxTtlMs: 600_000,
+  reservations: RESERVATIONS,
+  seqBlock: 50,
 } satisfies Partial<RedisCollectionsOptions>;
 
 /** A unique key prefix per fixture, so suites sharing a server never see each other's keys. */
@@ -66,7 +72,9 @@ const TARGETS: readonly Target[] = [DIRECT, PROXIED];
 /** Collections on a fresh connection of their own; close() drops the connection. */
 async function openCollections(
   target: Target,
-  options: Partial<RedisCollectionsOptions> = {},
+  options: Partial<
+    Pick<RedisCollectionsOptions, 'historyCapacity' | 'historyIdleTtlMs' | 'inboxCapacity' | 'inboxTtlMs'>
+  > = {},
 ): Promise<{ collections: Collections; redis: Redis; close(): Promise<void> }> {
   const redis = connectRedis(target.port(await engines()));
   const collections = createRedisCollections({ redis, keyPrefix: uniquePrefix(), ...DEFAULTS, ...options });
@@ -202,7 +210,7 @@ describe('Redis collections through nutcracker, beyond the contracts', () => {
     for (const redis of clients) redis.disconnect();
   });
 
-  it("starts a new epoch at seq 1 when the shard loses the room's keys", async () => {
+  it("continues above every seq it issued, under a new epoch, when the shard loses the room's keys", async () => {
     const keyPrefix = uniquePrefix();
     const { sharded } = await engines();
     const redis = connectRedis(sharded.proxy.port);
@@ -217,9 +225,16 @@ describe('Redis collections through nutcracker, beyond the contracts', () => {
       if (keys.length > 0) await direct.del(...keys);
       direct.disconnect();
     }
+    const lost = await history.read(room, before.seq, 10);
     const after = await history.append(room, event(3));
-    expect(after.seq).toBe(1);
+    expect(lost.top).toBeLessThan(before.seq);
+    expect(after.seq).toBeGreaterThan(before.seq);
     expect(after.epoch).not.toBe(before.epoch);
+    // A reader that saw the empty history's epoch gets the events under the same epoch.
+    expect(after.epoch).toBe(lost.epoch);
+    const page = await history.read(room, before.seq, 10);
+    expect(page.events.map((e) => e.seq)).toEqual([after.seq]);
+    expect(page.oldest).toBe(after.seq);
     redis.disconnect();
   });
 });

@@ -3,6 +3,8 @@ import { jsonCodec } from '@roomcast/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryRoomHistory } from '../src/adapters/memory/memory-room-history.ts';
 import { MemoryRoomStateStore } from '../src/adapters/memory/memory-room-state.ts';
+import { MemorySeqReservations } from '../src/adapters/memory/memory-seq-reservations.ts';
+import { SequencedHistory } from '../src/core/sequenced-history.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from '../src/gateway/client-connection.ts';
 import { RoomChannel } from '../src/gateway/room-channel.ts';
 import { RoomcastMetrics } from '../src/observability/metrics.ts';
@@ -43,7 +45,10 @@ const limits = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function setup() {
-  const history = new MemoryRoomHistory({ capacity: 100, idleTtlMs: 60_000 });
+  const history = new SequencedHistory(
+    new MemoryRoomHistory({ capacity: 100, idleTtlMs: 60_000 }),
+    new MemorySeqReservations(),
+  );
   const metrics = new RoomcastMetrics({ defaultMetrics: false });
   const state = new MemoryRoomStateStore();
   const room = `us_r${Math.random().toString(36).slice(2)}`;
@@ -55,6 +60,7 @@ async function setup() {
     backlogged: () => {},
     dropped: () => {},
     tooSlow: () => {},
+    encodeFailed: () => {},
   });
   channel.addMember(conn, { state: { total: 0, partials: {} } });
   const append = async (text: string) => {
@@ -124,6 +130,7 @@ describe('room channel ordering', () => {
       backlogged: () => {},
       dropped: () => {},
       tooSlow: () => {},
+      encodeFailed: () => {},
     });
     channel.addMember(conn, { state: { total: 0, partials: {} }, replay: read });
     const replayed = socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
@@ -156,5 +163,78 @@ describe('room channel catch-up after the bus lost signals', () => {
     await sleep(10);
     const notices = socket.frames.filter((f) => f.op === 'ss');
     expect(notices.map((f) => f.partials)).toEqual([{ score: { v: 1 } }]);
+  });
+});
+
+describe('room channel across a lost history (seqs continue above the old ones)', () => {
+  const event = (seq: number): RoomEvent => ({ seq, type: 'note', from: null, data: { seq }, ts: 0 });
+
+  it("takes the new epoch's first events in seq order whatever order they arrive in", async () => {
+    const { channel, room, socket, delivered } = await setup();
+    channel.onSignal({ kind: 'ts', room, epoch: 'lost-and-new', floor: 100, event: event(102) });
+    channel.onSignal({ kind: 'ts', room, epoch: 'lost-and-new', floor: 100, event: event(101) });
+    await sleep(10);
+    expect(delivered()).toEqual([101, 102]);
+    expect(socket.frames.filter((f) => f.op === 'reset')).toHaveLength(1);
+  });
+
+  it('drops a late event of the old epoch that arrives after the switch', async () => {
+    const { channel, room, append, delivered } = await setup();
+    const old = await append('old');
+    channel.onSignal({ kind: 'ts', room, epoch: 'newer', floor: 50, event: event(51) });
+    channel.onSignal({ kind: 'ts', room, epoch: old.epoch, event: old.event });
+    await sleep(10);
+    expect(delivered()).toEqual([51]);
+  });
+});
+
+describe('room channel position check', () => {
+  it('reads a tail the bus never delivered once it was still missing at the previous check', async () => {
+    const { channel, append, delivered } = await setup();
+    await append('never announced');
+    await channel.checkPosition();
+    await sleep(10);
+    // One check may see an event whose bus notice is still in flight: it waits for the next.
+    expect(delivered()).toEqual([]);
+    await channel.checkPosition();
+    await sleep(10);
+    expect(delivered()).toEqual([1]);
+    await channel.checkPosition();
+    await sleep(10);
+    expect(delivered()).toEqual([1]);
+  });
+});
+
+describe('room channel fan-out with a value a codec cannot encode', () => {
+  it('drops only that event for that codec, counts it, and delivers the rest', async () => {
+    const { channel, room, append, delivered } = await setup();
+    const metrics = (channel as unknown as { deps: { metrics: RoomcastMetrics } }).deps.metrics;
+    const picky = {
+      ...jsonCodec,
+      encode: (frame: unknown) => {
+        if (JSON.stringify(frame).includes('poison'))
+          throw new RangeError('Maximum call stack size exceeded');
+        return jsonCodec.encode(frame);
+      },
+    };
+    const socket = new RecordingSocket();
+    const conn = new ClientConnection(socket, picky, identity, limits, {
+      backlogged: () => {},
+      dropped: () => {},
+      tooSlow: () => {},
+      encodeFailed: () => {},
+    });
+    channel.addMember(conn, { state: { total: 0, partials: {} } });
+    for (const text of ['fine', 'poison', 'also fine']) {
+      const e = await append(text);
+      channel.onSignal({ kind: 'ts', room, epoch: e.epoch, event: e.event });
+    }
+    channel.flush();
+    await sleep(10);
+    const pickySeqs = socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
+    expect(pickySeqs).toEqual([1, 3]);
+    expect(delivered()).toEqual([1, 2, 3]);
+    const failures = await metrics.registry.getSingleMetricAsString('roomcast_encode_failures_total');
+    expect(failures).toMatch(/kind="ts"} [1-9]/);
   });
 });

@@ -18,6 +18,7 @@ function fakeRepository(
     moveToArchive: unused,
     moveEndedToArchive: move,
     listLive: unused,
+    reserve: unused,
     ping: unused,
     close: unused,
   };

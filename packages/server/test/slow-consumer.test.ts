@@ -47,6 +47,7 @@ function setup() {
       events.tooSlow++;
       c.close(4008, 'too slow');
     },
+    encodeFailed: () => {},
   });
   return { socket, conn, events };
 }

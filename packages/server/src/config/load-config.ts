@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkJsonLimits, DEFAULT_JSON_LIMITS } from '@roomcast/protocol';
 import type { z } from 'zod';
 import { configSchema, type RoomcastConfig } from './config-schema.ts';
 
@@ -207,6 +208,10 @@ export function loadConfig(sources: ConfigSources = {}): RoomcastConfig {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ConfigError(`config file ${configFile}: expected a JSON object`);
     }
+    // Settings nest a few levels; anything deeper or wider is not a config file (and must not
+    // reach the recursive merge below).
+    const broken = checkJsonLimits(parsed, DEFAULT_JSON_LIMITS, 'config');
+    if (broken !== undefined) throw new ConfigError(`config file ${configFile}: ${broken.message}`);
     mergeInto(input, parsed as Record<string, unknown>);
     for (const path of LEAVES.keys()) origin.set(path, `config file ${configFile} (${path})`);
   }

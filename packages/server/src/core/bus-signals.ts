@@ -1,9 +1,16 @@
-import type { PartialState, PeerMessage, RoomEvent } from '@roomcast/protocol';
+import {
+  checkJsonLimits,
+  type JsonLimits,
+  type PartialState,
+  type PeerMessage,
+  type RoomEvent,
+} from '@roomcast/protocol';
 import { z } from 'zod';
 
 /** What travels on a room's bus channel: everything every gateway serving the room must see. */
 export type RoomSignal =
-  | { kind: 'ts'; room: string; epoch: string; event: RoomEvent }
+  /** `floor`: the epoch's floor (HistoryPosition); absent from older publishers. */
+  | { kind: 'ts'; room: string; epoch: string; floor?: number; event: RoomEvent }
   | { kind: 'ss'; room: string; total: number; partials: Record<string, PartialState> }
   | { kind: 'kick'; room: string; user: string; reason: KickReason }
   | { kind: 'close'; room: string; reason: KickReason };
@@ -37,6 +44,7 @@ const roomSignalSchema = z.discriminatedUnion('kind', [
     kind: z.literal('ts'),
     room: z.string().min(1),
     epoch: z.string().min(1),
+    floor: z.number().int().nonnegative().optional(),
     event: roomEventSchema,
   }),
   z.object({
@@ -61,6 +69,13 @@ const gatewaySignalSchema = z.object({
   }),
   recipients: z.array(z.object({ user: z.string().min(1), seq: z.number().int().positive() })).min(1),
 });
+
+/**
+ * Bounds on a bus message's shape. Publishers validated what they send against the client limits
+ * (`limits.json*`, at most 256 levels); these only stop a message no roomcast process would send
+ * (another version, a bug, a hostile publisher on the bus) from reaching a recursive encoder.
+ */
+const BUS_JSON_LIMITS: JsonLimits = { maxDepth: 264, maxKeys: 100_000, maxItems: 100_000 };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -87,7 +102,8 @@ export function decodeGatewaySignal(payload: Uint8Array): GatewaySignal | undefi
 
 function parseJson(payload: Uint8Array): unknown {
   try {
-    return JSON.parse(decoder.decode(payload));
+    const value: unknown = JSON.parse(decoder.decode(payload));
+    return checkJsonLimits(value, BUS_JSON_LIMITS) === undefined ? value : undefined;
   } catch {
     return undefined;
   }

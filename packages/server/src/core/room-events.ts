@@ -1,13 +1,29 @@
-import { isHighPriorityEventType, type JsonObject, type Room, type RoomEvent } from '@roomcast/protocol';
+import {
+  checkJsonLimits,
+  isCleanText,
+  isHighPriorityEventType,
+  type JsonObject,
+  type Room,
+  type RoomEvent,
+} from '@roomcast/protocol';
+import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { encodeSignal, roomChannel } from './bus-signals.ts';
 import { fail } from './errors.ts';
+import { requestHash } from './idempotency.ts';
 import { type Identity, isPrivileged } from './identity.ts';
+import { jsonLimitsOf } from './json-limits.ts';
 import { isJsonObject, jsonByteLength } from './json-size.ts';
 import type { MessageBus } from './ports/bus.ts';
 import type { ModerationStore } from './ports/moderation.ts';
 import type { RateLimits } from './ports/rate-limits.ts';
-import type { HistoryPage, RoomHistory } from './ports/room-history.ts';
+import {
+  type AppendIdempotency,
+  type AppendOptions,
+  type HistoryPage,
+  IdempotencyKeyReusedError,
+  type RoomHistory,
+} from './ports/room-history.ts';
 import type { RoomService } from './room-service.ts';
 
 export interface EventLimits {
@@ -17,6 +33,16 @@ export interface EventLimits {
   roomEventsPerSecond: number;
   userHighPerSecond: number;
   pullMaxLimit: number;
+  jsonMaxDepth: number;
+  jsonMaxKeys: number;
+  jsonMaxItems: number;
+  publishReplayWindowSeconds: number;
+}
+
+/** What `publish` did: stored the event under `seq`, or found a retry of one stored before (`replayed`). */
+export interface PublishReceipt {
+  seq: number;
+  replayed: boolean;
 }
 
 /** One page of a pull client's events (`GET /v1/rooms/:room/events`). */
@@ -43,17 +69,59 @@ export class RoomEvents {
       rateLimits: RateLimits;
       metrics: RoomcastMetrics;
       limits: EventLimits;
+      logger?: Logger;
     },
   ) {}
 
-  /** A user's or service's event. Users may publish `comment` and `like`; admins and services any type. */
-  async publish(identity: Identity, roomId: string, type: unknown, data: unknown): Promise<number> {
+  /**
+   * A user's or service's event. Users may publish `comment` and `like`; admins and services any
+   * type. With `idempotencyKey` (1–128 visible ASCII, scoped to the publisher and the room), a
+   * retry within `limits.publishReplayWindowSeconds` answers the first seq and stores nothing;
+   * the same key with another event is `409 conflict`.
+   */
+  async publish(
+    identity: Identity,
+    roomId: string,
+    type: unknown,
+    data: unknown,
+    idempotencyKey?: string,
+  ): Promise<PublishReceipt> {
     const privileged = isPrivileged(identity);
     const eventData = this.validate(type, data, privileged);
     const room = await this.deps.rooms.getLive(identity, roomId);
     if (!privileged) await this.checkModeration(room, identity.userId);
-    await this.checkRate(identity, room, type as string, privileged);
-    return this.append(room.id, type as string, eventData, identity.userId);
+    const idempotency: AppendIdempotency | undefined =
+      idempotencyKey === undefined
+        ? undefined
+        : {
+            key: `${identity.userId}:${idempotencyKey}`,
+            fingerprint: requestHash([type as string, JSON.stringify(eventData)]),
+            windowMs: this.deps.limits.publishReplayWindowSeconds * 1000,
+          };
+    try {
+      try {
+        await this.checkRate(identity, room, type as string, privileged);
+      } catch (err) {
+        // A retry of a stored publish is answered even when its sender is over the limit now.
+        const seq =
+          idempotency === undefined ? undefined : await this.deps.history.replayOf(room.id, idempotency);
+        if (seq === undefined) throw err;
+        this.deps.metrics.eventsReplayed.inc();
+        return { seq, replayed: true };
+      }
+      return await this.append(
+        room.id,
+        type as string,
+        eventData,
+        identity.userId,
+        idempotency === undefined ? {} : { idempotency },
+      );
+    } catch (err) {
+      if (err instanceof IdempotencyKeyReusedError) {
+        fail('conflict', 'this idempotency key was used for another event; use a new key per event');
+      }
+      throw err;
+    }
   }
 
   /** An event the service makes itself (online count, enter, room end): no user checks. */
@@ -63,7 +131,7 @@ export class RoomEvents {
     data: JsonObject,
     from: string | null = null,
   ): Promise<number> {
-    return this.append(roomId, type, data, from);
+    return (await this.append(roomId, type, data, from, {})).seq;
   }
 
   /**
@@ -79,6 +147,11 @@ export class RoomEvents {
     limit: number,
   ): Promise<EventPage & { room: Room }> {
     const room = await this.deps.rooms.getVisible(identity, roomId);
+    // A ban holds on every read path, as it does for a WebSocket join.
+    if (!isPrivileged(identity)) {
+      const status = await this.deps.moderation.status(room.id, identity.userId);
+      if (status.bannedUntil !== null) fail('banned', 'you are banned from this room');
+    }
     const max = Math.min(Math.max(1, limit), this.deps.limits.pullMaxLimit);
     if (cursor === undefined) {
       const position = await this.deps.history.position(room.id);
@@ -91,17 +164,42 @@ export class RoomEvents {
     return { room, events: page.events, cursor: lastSeq(page, cursor), reset: false, epoch: page.epoch };
   }
 
-  private async append(roomId: string, type: string, data: JsonObject, from: string | null): Promise<number> {
+  /**
+   * Stores the event, then announces it on the room's bus channel. Once the history holds it the
+   * event is acknowledged: if the announcement fails (bus down, or this process dies first), the
+   * gateways' position check finds it in history within `gateway.positionCheckIntervalMs`, so the
+   * publish does not fail for it, and a retry would only store it twice.
+   */
+  private async append(
+    roomId: string,
+    type: string,
+    data: JsonObject,
+    from: string | null,
+    options: AppendOptions,
+  ): Promise<PublishReceipt> {
     const ts = Date.now();
-    const { seq, epoch } = await this.deps.history.append(roomId, { type, from, data, ts });
+    const stored = await this.deps.history.append(roomId, { type, from, data, ts }, options);
+    if (stored.replayed) {
+      this.deps.metrics.eventsReplayed.inc();
+      return { seq: stored.seq, replayed: true };
+    }
+    const { seq, epoch, floor } = stored;
     const event: RoomEvent = { seq, type, from, data, ts };
     this.deps.metrics.eventsPublished.inc({ priority: isHighPriorityEventType(type) ? 'high' : 'low' });
-    await this.deps.bus.publish(
-      roomChannel(roomId),
-      encodeSignal({ kind: 'ts', room: roomId, epoch, event }),
-    );
-    this.deps.metrics.busMessages.inc({ direction: 'out' });
-    return seq;
+    try {
+      await this.deps.bus.publish(
+        roomChannel(roomId),
+        encodeSignal({ kind: 'ts', room: roomId, epoch, floor, event }),
+      );
+      this.deps.metrics.busMessages.inc({ direction: 'out' });
+    } catch (err) {
+      this.deps.metrics.busPublishFailures.inc();
+      this.deps.logger?.warn(
+        { err, roomId, seq },
+        'event stored but not announced; gateways will find it in history',
+      );
+    }
+    return { seq, replayed: false };
   }
 
   private validate(type: unknown, data: unknown, privileged: boolean): JsonObject {
@@ -112,6 +210,8 @@ export class RoomEvents {
     }
     const payload = data ?? {};
     if (!isJsonObject(payload)) fail('bad_request', 'data must be a JSON object');
+    const broken = checkJsonLimits(payload, jsonLimitsOf(this.deps.limits), 'data');
+    if (broken !== undefined) fail('bad_request', broken.message);
     const size = jsonByteLength(payload);
     if (size === undefined) fail('bad_request', 'data must be JSON');
     if (size > this.deps.limits.eventDataMaxBytes) {
@@ -122,6 +222,9 @@ export class RoomEvents {
       const max = this.deps.limits.commentMaxChars;
       if (typeof text !== 'string' || text.trim().length === 0 || [...text].length > max) {
         fail('bad_request', `a comment needs data.text of 1–${max} characters`);
+      }
+      if (!isCleanText(text)) {
+        fail('bad_request', 'data.text must not hold control characters (line breaks and tabs are fine)');
       }
     }
     return payload as JsonObject;

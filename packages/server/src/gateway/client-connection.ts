@@ -40,6 +40,8 @@ export interface ConnectionHooks {
   dropped(count: number): void;
   /** The connection exceeded its hard queue limit. */
   tooSlow(conn: ClientConnection): void;
+  /** A frame for this connection alone could not be encoded (`kind` is its op). */
+  encodeFailed(kind: string, err: unknown): void;
 }
 
 let nextConnectionId = 1;
@@ -106,9 +108,26 @@ export class ClientConnection {
     return 0;
   }
 
-  /** Encodes and sends a frame meant for this connection alone (acks, errors, joined, replays). */
+  /**
+   * Encodes and sends a frame meant for this connection alone (acks, errors, joined, replays). A
+   * frame the codec cannot encode (a stored value no limit stopped) is replaced by an `internal`
+   * error frame: it costs this op, never the connection or the process.
+   */
   sendFrame(frame: ServerFrame): void {
-    this.send({ bytes: this.codec.encode(frame), lowEvents: 0 });
+    let bytes: Uint8Array;
+    try {
+      bytes = this.codec.encode(frame);
+    } catch (err) {
+      this.hooks.encodeFailed(frame.op, err);
+      const room = 'room' in frame ? frame.room : undefined;
+      bytes = this.codec.encode({
+        op: 'error',
+        code: 'internal',
+        message: `a ${frame.op} frame could not be encoded for ${this.codec.subprotocol}`,
+        ...(room === undefined ? {} : { room }),
+      });
+    }
+    this.send({ bytes, lowEvents: 0 });
   }
 
   /** Writes queued frames while the socket has room. Returns true while frames remain queued. */

@@ -1,7 +1,13 @@
-import type { ClientFrame } from '@roomcast/protocol';
+import { type ClientFrame, checkJsonLimits, type JsonLimits } from '@roomcast/protocol';
 import { z } from 'zod';
 
 const roomId = z.string().min(1).max(80);
+/** A publish's idempotency key: as the HTTP Idempotency-Key header, 1–128 visible ASCII. */
+const publishId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1–128 visible ASCII characters');
 
 const clientFrameSchema = z.discriminatedUnion('op', [
   z.object({
@@ -17,25 +23,43 @@ const clientFrameSchema = z.discriminatedUnion('op', [
     type: z.string().min(1).max(32),
     data: z.record(z.string(), z.unknown()).optional(),
     ref: z.string().max(64).optional(),
+    id: publishId.optional(),
   }),
   z.object({ op: z.literal('ping') }),
   z.object({ op: z.literal('auth'), token: z.string().min(1).max(8192), ref: z.string().max(64).optional() }),
 ]);
 
-export type ParsedClientFrame =
+/**
+ * A decoded client frame, validated, or why not. `ref` and `room` are read from the frame whenever
+ * they are short strings, valid or not, so that an error (malformed, rate limited) can name them.
+ */
+export type ParsedClientFrame = { ref?: string; room?: string } & (
   | { ok: true; frame: ClientFrame }
-  | { ok: false; message: string; ref?: string };
+  | { ok: false; message: string }
+);
 
-/** Validates a decoded client frame; never throws. */
-export function parseClientFrame(value: unknown): ParsedClientFrame {
+const KNOWN_OPS: ReadonlySet<unknown> = new Set(['join', 'leave', 'publish', 'ping', 'auth']);
+
+/** Validates a decoded client frame against the schema and the structural limits; never throws. */
+export function parseClientFrame(value: unknown, limits: JsonLimits): ParsedClientFrame {
+  const echo = echoedFields(value);
+  const broken = checkJsonLimits(value, limits, 'frame');
+  if (broken !== undefined) return { ok: false, message: broken.message, ...echo };
   const result = clientFrameSchema.safeParse(value);
-  if (result.success) return { ok: true, frame: result.data as ClientFrame };
-  const ref = typeof value === 'object' && value !== null ? (value as { ref?: unknown }).ref : undefined;
+  if (result.success) return { ok: true, frame: result.data as ClientFrame, ...echo };
   const op = typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined;
-  const known = op === 'join' || op === 'leave' || op === 'publish' || op === 'ping' || op === 'auth';
   const issue = result.error.issues[0];
-  const message = !known
-    ? `unknown op ${JSON.stringify(op ?? null)}; expected join, leave, publish, ping or auth`
+  const message = !KNOWN_OPS.has(op)
+    ? `unknown op ${JSON.stringify(typeof op === 'string' ? op.slice(0, 32) : (op ?? null))}; expected join, leave, publish, ping or auth`
     : `invalid ${String(op)} frame: ${issue?.path.join('.') || 'frame'} ${issue?.message ?? ''}`.trim();
-  return typeof ref === 'string' ? { ok: false, message, ref } : { ok: false, message };
+  return { ok: false, message, ...echo };
+}
+
+function echoedFields(value: unknown): { ref?: string; room?: string } {
+  if (typeof value !== 'object' || value === null) return {};
+  const { ref, room } = value as { ref?: unknown; room?: unknown };
+  const out: { ref?: string; room?: string } = {};
+  if (typeof ref === 'string' && ref.length <= 64) out.ref = ref;
+  if (typeof room === 'string' && room.length <= 80) out.room = room;
+  return out;
 }

@@ -3,10 +3,12 @@ import {
   CloseCode,
   type FrameCodec,
   type JoinFrame,
+  type JsonLimits,
   type PeerFrame,
   type PublishFrame,
   RoomcastError,
 } from '@roomcast/protocol';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import {
@@ -26,7 +28,13 @@ import { ClientConnection, type ClientSocket, type OutboundFrame } from './clien
 import { parseClientFrame } from './client-frames.ts';
 import { RoomChannels } from './room-channels.ts';
 
-export type GatewayOptions = RoomcastConfig['gateway'] & { historyCapacity: number };
+export type GatewayOptions = RoomcastConfig['gateway'] & {
+  historyCapacity: number;
+  /** Structural limits of client frames (`limits.json*`). */
+  jsonLimits: JsonLimits;
+  /** At most one `enter` per user and room per this many ms (`limits.enterEventIntervalSeconds`). */
+  enterEventIntervalMs: number;
+};
 
 /** Rooms re-reading their history tail at once after a bus reconnect. */
 const CATCH_UP_CONCURRENCY = 32;
@@ -46,6 +54,12 @@ export class Gateway {
   private readonly channels: RoomChannels;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly reportedRooms = new Set<string>();
+  /** `room user` pairs this gateway announced with `enter` lately. */
+  private readonly recentEnters: LRUCache<string, true>;
+  /** A frame wraps its values one level deeper than the values themselves. */
+  private readonly frameLimits: JsonLimits;
+  private positionCheckRunning = false;
+  private readonly loggedEncodeFailures = new Set<string>();
   private inbox: BusSubscription | undefined;
   private draining = false;
   private offBusReconnect: (() => void) | undefined;
@@ -64,6 +78,12 @@ export class Gateway {
     },
   ) {
     const { core, metrics, logger, options } = deps;
+    this.frameLimits = { ...options.jsonLimits, maxDepth: options.jsonLimits.maxDepth + 1 };
+    this.recentEnters = new LRUCache<string, true>({
+      max: 100_000,
+      ttl: Math.max(1, options.enterEventIntervalMs),
+      ttlAutopurge: false,
+    });
     this.channels = new RoomChannels({
       bus: core.bus,
       history: core.collections.history,
@@ -113,6 +133,9 @@ export class Gateway {
     this.every(options.heartbeatIntervalMs, () => this.heartbeat());
     this.every(PUMP_INTERVAL_MS, () => this.pump());
     this.every(options.presenceIntervalMs, () => void this.reportPresence());
+    if (options.positionCheckIntervalMs > 0) {
+      this.every(options.positionCheckIntervalMs, () => void this.checkPositions());
+    }
   }
 
   /**
@@ -136,6 +159,7 @@ export class Gateway {
       backlogged: (c) => this.backlogged.add(c),
       dropped: (n) => metrics.droppedEvents.inc({ reason: 'slow_consumer' }, n),
       tooSlow: (c) => this.closeConnection(c, CloseCode.tooSlow, 'too slow: send queue full'),
+      encodeFailed: (kind, err) => this.encodeFailed(codec, kind, err),
     });
     this.connections.add(conn);
     metrics.connections.set(this.connections.size);
@@ -168,6 +192,16 @@ export class Gateway {
       );
       return;
     }
+    // Decoded before the rate limit so that a refused op is answered with its `ref`: a frame is at
+    // most maxFrameBytes, and a flood is still closed by the strikes below.
+    let value: unknown;
+    try {
+      value = conn.codec.decode(data);
+    } catch {
+      this.malformed(conn, `not a ${conn.codec.subprotocol} frame`);
+      return;
+    }
+    const parsed = parseClientFrame(value, this.frameLimits);
     if (!conn.ops.take()) {
       conn.rateStrikes++;
       if (conn.rateStrikes > options.opsBurst) {
@@ -177,18 +211,12 @@ export class Gateway {
       this.sendError(
         conn,
         new RoomcastError('rate_limited', `at most ${options.opsPerSecond} ops per second`),
+        parsed.room,
+        parsed.ref,
       );
       return;
     }
     conn.rateStrikes = 0;
-    let value: unknown;
-    try {
-      value = conn.codec.decode(data);
-    } catch {
-      this.malformed(conn, `not a ${conn.codec.subprotocol} frame`);
-      return;
-    }
-    const parsed = parseClientFrame(value);
     if (!parsed.ok) {
       this.malformed(conn, parsed.message, parsed.ref);
       return;
@@ -342,7 +370,7 @@ export class Gateway {
       channel.addMember(conn, replay === undefined ? { state } : { state, replay });
       conn.rooms.set(roomId, channel);
       this.background(core.membership.mark(room.id, conn.userId), 'room membership');
-      if (channel.size < options.enterEventsBelow) {
+      if (channel.size < options.enterEventsBelow && this.firstEnterInWhile(conn, room.id)) {
         const name = conn.identity.name;
         this.background(
           core.events.publishSystem(
@@ -376,16 +404,34 @@ export class Gateway {
 
   private async publish(conn: ClientConnection, frame: PublishFrame): Promise<void> {
     try {
-      const seq = await this.deps.core.events.publish(
+      const { seq } = await this.deps.core.events.publish(
         conn.identity,
         frame.room,
         frame.type,
         frame.data ?? {},
+        frame.id,
       );
       conn.sendFrame(frame.ref === undefined ? { op: 'ack', seq } : { op: 'ack', ref: frame.ref, seq });
     } catch (err) {
       this.sendError(conn, err, frame.room, frame.ref);
     }
+  }
+
+  /**
+   * Whether a join should announce `enter`: not when the user already has another connection in
+   * the room here, nor when this gateway announced the user in the room within
+   * `limits.enterEventIntervalSeconds`, so one user joining and leaving in a loop cannot fill the
+   * room's capped history with `enter` events.
+   */
+  private firstEnterInWhile(conn: ClientConnection, room: string): boolean {
+    const key = `${room} ${conn.userId}`;
+    if (this.deps.options.enterEventIntervalMs > 0 && this.recentEnters.has(key)) return false;
+    const channel = conn.rooms.get(room);
+    for (const other of this.byUser.get(conn.userId) ?? []) {
+      if (other !== conn && channel !== undefined && other.rooms.get(room) === channel) return false;
+    }
+    this.recentEnters.set(key, true);
+    return true;
   }
 
   private evicted(conn: ClientConnection, room: string, reason: KickReason): void {
@@ -394,18 +440,43 @@ export class Gateway {
     this.channels.release(room);
   }
 
+  /**
+   * Delivers a peer signal to its recipients' connections here, encoded once per codec and
+   * recipient. A signal a codec cannot encode is dropped for that codec (counted and logged) and
+   * still reaches the others; the recipients find it in their inbox.
+   */
   private deliverPeer(signal: GatewaySignal): void {
     const { message } = signal;
-    const encoded = new Map<string, OutboundFrame>();
+    const encoded = new Map<string, OutboundFrame | null>();
     for (const { user, seq } of signal.recipients) {
       const conns = this.byUser.get(user);
       if (conns === undefined) continue;
       const frame: PeerFrame = { op: 'peer', ...message, seq };
       for (const conn of conns) {
         const key = `${conn.codec.subprotocol}:${user}`;
-        conn.send(getOrInsert(encoded, key, () => ({ bytes: conn.codec.encode(frame), lowEvents: 0 })));
+        const outbound = getOrInsert(encoded, key, () => {
+          try {
+            return { bytes: conn.codec.encode(frame), lowEvents: 0 };
+          } catch (err) {
+            this.encodeFailed(conn.codec, 'peer', err);
+            return null;
+          }
+        });
+        if (outbound !== null) conn.send(outbound);
       }
     }
+  }
+
+  private encodeFailed(codec: FrameCodec, kind: string, err: unknown): void {
+    this.deps.metrics.encodeFailures.inc({ codec: codec.subprotocol, kind });
+    // Once per cause: a value that cannot be encoded tends to come back with every frame.
+    const cause = `${codec.subprotocol} ${kind} ${err instanceof Error ? err.name : typeof err}`;
+    if (this.loggedEncodeFailures.has(cause)) return;
+    this.loggedEncodeFailures.add(cause);
+    this.deps.logger.warn(
+      { err, codec: codec.subprotocol, kind },
+      'a frame could not be encoded; dropped for this codec',
+    );
   }
 
   private malformed(conn: ClientConnection, message: string, ref?: string): void {
@@ -505,6 +576,27 @@ export class Gateway {
       }),
     );
     if (failed > 0) logger.warn({ failed }, 'some rooms could not catch up from history');
+  }
+
+  /**
+   * Every room channel here compares its position with the room's history (RoomChannel.checkPosition),
+   * a bounded number at a time; a round still running when the next is due is not doubled.
+   */
+  private async checkPositions(): Promise<void> {
+    if (this.positionCheckRunning) return;
+    this.positionCheckRunning = true;
+    let failed = 0;
+    try {
+      await inParallel([...this.channels.channels()], CATCH_UP_CONCURRENCY, (channel) =>
+        channel.checkPosition().catch(() => {
+          failed += 1;
+        }),
+      );
+    } finally {
+      this.positionCheckRunning = false;
+    }
+    if (failed > 0)
+      this.deps.logger.warn({ failed }, 'position check: some rooms could not read their history');
   }
 
   private async announce(): Promise<void> {

@@ -3,9 +3,11 @@ import {
   isHighPriorityEventType,
   type PartialState,
   type RoomEvent,
+  type SsFrame,
   type StateSnapshot,
   type TsFrame,
 } from '@roomcast/protocol';
+import type { Logger } from 'pino';
 import type { KickReason, RoomSignal } from '../core/bus-signals.ts';
 import { getOrInsert } from '../core/get-or-insert.ts';
 import type { HistoryPage, RoomHistory } from '../core/ports/room-history.ts';
@@ -68,6 +70,11 @@ export class RoomChannel {
   private readonly inflightReads: Array<{ after: number; page: Promise<HistoryPage> }> = [];
   private ready = false;
   private readonly early: RoomSignal[] = [];
+  /** The history's top at the previous position check, to tell a lost tail from one still in flight. */
+  private checkedTop = 0;
+  private checking = false;
+  /** Encode failures already logged for this room, by codec and cause. */
+  private readonly loggedFailures = new Set<string>();
   closed = false;
 
   constructor(
@@ -76,6 +83,7 @@ export class RoomChannel {
       history: RoomHistory;
       state: RoomStateStore;
       metrics: RoomcastMetrics;
+      logger?: Logger;
       options: RoomChannelOptions;
       /** A member's subscription ended by the server (kick, ban, room end). */
       onEvicted(conn: ClientConnection, room: string, reason: KickReason): void;
@@ -93,6 +101,7 @@ export class RoomChannel {
     this.epoch = epoch;
     this.lastSeq = top;
     this.flushedSeq = top;
+    this.checkedTop = top;
     this.ready = true;
     for (const signal of this.early.splice(0)) this.onSignal(signal);
   }
@@ -105,7 +114,7 @@ export class RoomChannel {
     }
     switch (signal.kind) {
       case 'ts':
-        this.onEvent(signal.epoch, signal.event);
+        this.onEvent(signal.epoch, signal.event, signal.floor);
         return;
       case 'ss':
         this.onState(signal.total, signal.partials);
@@ -202,10 +211,50 @@ export class RoomChannel {
     const partials: Record<string, PartialState> = {};
     for (const [name, v] of Object.entries(versions.partials)) partials[name] = { v };
     if (Object.keys(partials).length > 0) this.onState(versions.total, partials);
+    await this.readTail();
+  }
+
+  /**
+   * The position check (Centrifugo's stream position check): compares the history's top with the
+   * newest seq taken here. A difference that was already there at the previous check is not in
+   * flight on the bus but lost (a publisher died between storing and announcing, a bus hiccup):
+   * it is read from history, so even a quiet room's last event reaches every member within two
+   * check intervals. A changed epoch is taken at once. State versions are compared the same way.
+   */
+  async checkPosition(): Promise<void> {
+    if (!this.ready || this.closed || this.checking) return;
+    this.checking = true;
+    try {
+      const [position, versions] = await Promise.all([
+        this.deps.history.position(this.room),
+        this.deps.state.versions(this.room),
+      ]);
+      if (this.closed) return;
+      const missing: Record<string, PartialState> = {};
+      for (const [name, v] of Object.entries(versions.partials)) {
+        if ((this.knownState.get(name)?.v ?? 0) < v) missing[name] = { v };
+      }
+      if (Object.keys(missing).length > 0 && versions.total > this.pendingTotal) {
+        this.onState(versions.total, missing);
+      }
+      const epochChanged = position.epoch !== this.epoch;
+      const lostTail = position.top > this.lastSeq && this.checkedTop > this.lastSeq;
+      this.checkedTop = position.top;
+      if (!epochChanged && !lostTail) return;
+      this.deps.metrics.positionCatchUps.inc({ cause: epochChanged ? 'epoch' : 'tail' });
+      await this.readTail();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Takes every event history holds after the last seq taken here, in pages. */
+  private async readTail(): Promise<void> {
     while (this.ready && !this.closed) {
       const before = this.lastSeq;
       const page = await this.deps.history.read(this.room, before, REPLAY_CHUNK);
-      for (const event of page.events) this.onEvent(page.epoch, event);
+      if (page.epoch !== this.epoch) this.switchEpoch(page.epoch, page.floor);
+      for (const event of page.events) this.onEvent(page.epoch, event, page.floor);
       // A short page is the end; no progress (a gap now waiting for its fill) ends it too.
       if (page.events.length < REPLAY_CHUNK || this.lastSeq <= before) return;
     }
@@ -222,20 +271,16 @@ export class RoomChannel {
     if (this.gapTimer !== undefined) clearTimeout(this.gapTimer);
   }
 
-  private onEvent(epoch: string, event: RoomEvent): void {
-    if (epoch !== this.epoch) {
-      // The room's history was lost and restarted: members' cursors mean nothing now.
-      this.flush();
-      this.epoch = epoch;
-      this.lastSeq = event.seq - 1;
-      this.flushedSeq = this.lastSeq;
-      this.recent.clear();
-      this.outOfOrder.clear();
-      this.knownState.clear();
-      const reset = { op: 'reset', room: this.room, seq: this.flushedSeq, epoch } as const;
-      for (const conn of this.members) conn.sendFrame(reset);
-    }
+  /**
+   * Takes one event into the channel in seq order. Seqs are never reused in a room, so an event of
+   * another epoch with a seq above the last one starts that epoch (its floor says where: nothing
+   * between the floor and the event exists), and one at or below it is a late echo of an older
+   * epoch. Within an epoch, a floor above the last seq means the epoch started above it.
+   */
+  private onEvent(epoch: string, event: RoomEvent, floor: number | undefined): void {
     if (event.seq <= this.lastSeq) return;
+    if (epoch !== this.epoch) this.switchEpoch(epoch, floor ?? event.seq - 1);
+    else if (floor !== undefined && floor > this.lastSeq) this.skipTo(floor);
     if (event.seq === this.lastSeq + 1) {
       this.accept(event);
       this.drainOutOfOrder();
@@ -245,6 +290,27 @@ export class RoomChannel {
     if (this.gapTimer === undefined) {
       this.gapTimer = setTimeout(() => void this.fillGap(), this.deps.options.gapWaitMs);
     }
+  }
+
+  /**
+   * The room's history was lost and continues under a new epoch above `floor`: what members missed
+   * in between is gone, so they are told to reset, and the channel continues from the floor.
+   */
+  private switchEpoch(epoch: string, floor: number): void {
+    this.flush();
+    this.epoch = epoch;
+    this.recent.clear();
+    this.knownState.clear();
+    this.skipTo(Math.max(floor, this.lastSeq));
+    const reset = { op: 'reset', room: this.room, seq: this.flushedSeq, epoch } as const;
+    for (const conn of this.members) conn.sendFrame(reset);
+  }
+
+  /** No seq up to `seq` will come: continue after it (out-of-order events above it stay waiting). */
+  private skipTo(seq: number): void {
+    this.lastSeq = seq;
+    this.flushedSeq = Math.max(this.flushedSeq, seq);
+    for (const waiting of this.outOfOrder.keys()) if (waiting <= seq) this.outOfOrder.delete(waiting);
   }
 
   private accept(event: RoomEvent): void {
@@ -335,6 +401,7 @@ export class RoomChannel {
       for (const [codec, set] of this.byCodec) {
         if (set.size === 0) continue;
         const outbound = this.outbound(codec, frame, lowEvents);
+        if (outbound === undefined) continue;
         metrics.framesEncoded.inc({ codec: codec.subprotocol });
         for (const conn of set) bytes += conn.send(outbound);
         frames += set.size;
@@ -346,37 +413,103 @@ export class RoomChannel {
     const state = this.pendingState;
     if (state !== undefined && state.size > 0) {
       this.pendingState = undefined;
-      const frame = {
+      const frame: SsFrame = {
         op: 'ss',
         room: this.room,
         total: this.pendingTotal,
         partials: Object.fromEntries(state),
-      } as const;
+      };
       for (const [codec, set] of this.byCodec) {
         if (set.size === 0) continue;
-        const outbound: OutboundFrame = { bytes: codec.encode(frame), lowEvents: 0 };
+        const bytes = this.encodeState(codec, frame);
+        if (bytes === undefined) continue;
+        const outbound: OutboundFrame = { bytes, lowEvents: 0 };
         for (const conn of set) conn.send(outbound);
       }
     }
     if (events.length > 0) metrics.fanoutFlushes.observe((performance.now() - started) / 1000);
   }
 
-  private outbound(codec: FrameCodec, frame: TsFrame, lowEvents: number): OutboundFrame {
-    const out: OutboundFrame = { bytes: codec.encode(frame), lowEvents };
+  private outbound(codec: FrameCodec, frame: TsFrame, lowEvents: number): OutboundFrame | undefined {
+    const encoded = this.encodeEvents(codec, frame);
+    if (encoded === undefined) return undefined;
+    const out: OutboundFrame = { bytes: encoded.bytes, lowEvents };
     if (lowEvents > 0) {
+      const sent = encoded.frame;
       let degraded: OutboundFrame | null | undefined;
       out.degrade = () => {
         if (degraded === undefined) {
-          const kept = frame.events.filter((e) => isHighPriorityEventType(e.type));
+          const kept = sent.events.filter((e) => isHighPriorityEventType(e.type));
           degraded =
             kept.length === 0
               ? null
-              : { bytes: codec.encode({ ...frame, events: kept, dropped: lowEvents }), lowEvents: 0 };
+              : { bytes: codec.encode({ ...sent, events: kept, dropped: lowEvents }), lowEvents: 0 };
         }
         return degraded;
       };
     }
     return out;
+  }
+
+  /**
+   * Encodes a window's events for one codec. Values are validated where they enter, but an event
+   * this codec still cannot encode (one no limit stopped, e.g. an older publisher's) must not take
+   * the room, the gateway or the process down: the frame is then encoded event by event and the
+   * failing events are dropped for this codec alone, counted and logged once per room and cause.
+   */
+  private encodeEvents(codec: FrameCodec, frame: TsFrame): { bytes: Uint8Array; frame: TsFrame } | undefined {
+    try {
+      return { bytes: codec.encode(frame), frame };
+    } catch (err) {
+      const events = frame.events.filter((event) => {
+        try {
+          codec.encode(event);
+          return true;
+        } catch (eventErr) {
+          this.encodeFailed(codec, 'ts', eventErr, event.seq);
+          return false;
+        }
+      });
+      if (events.length === frame.events.length) {
+        this.encodeFailed(codec, 'ts', err, undefined);
+        return undefined;
+      }
+      if (events.length === 0) return undefined;
+      const kept: TsFrame = { ...frame, events };
+      try {
+        return { bytes: codec.encode(kept), frame: kept };
+      } catch (keptErr) {
+        this.encodeFailed(codec, 'ts', keptErr, undefined);
+        return undefined;
+      }
+    }
+  }
+
+  /** A state notice for one codec; a partial whose value it cannot encode goes out as its version only. */
+  private encodeState(codec: FrameCodec, frame: SsFrame): Uint8Array | undefined {
+    try {
+      return codec.encode(frame);
+    } catch (err) {
+      this.encodeFailed(codec, 'ss', err, undefined);
+      const partials: Record<string, PartialState> = {};
+      for (const [name, partial] of Object.entries(frame.partials)) partials[name] = { v: partial.v };
+      try {
+        return codec.encode({ ...frame, partials });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  private encodeFailed(codec: FrameCodec, kind: string, err: unknown, seq: number | undefined): void {
+    this.deps.metrics.encodeFailures.inc({ codec: codec.subprotocol, kind });
+    const cause = `${codec.subprotocol} ${kind} ${err instanceof Error ? err.name : typeof err}`;
+    if (this.loggedFailures.has(cause)) return;
+    this.loggedFailures.add(cause);
+    this.deps.logger?.warn(
+      { err, room: this.room, codec: codec.subprotocol, kind, seq },
+      'dropped what this codec could not encode (logged once per room and cause)',
+    );
   }
 
   /** The resume read plus what arrived since, up to what is flushed; undefined when that cannot be made whole. */

@@ -86,6 +86,7 @@ export class RoomChannels {
       history,
       state: this.deps.state,
       metrics,
+      logger,
       options,
       onEvicted: this.deps.onEvicted,
     });

@@ -79,6 +79,28 @@ export class RoomcastMetrics {
     help: 'Times the bus got its connection back; each makes every room on this gateway re-read its history tail.',
     registers: [this.registry],
   });
+  readonly busPublishFailures = new Counter({
+    name: 'roomcast_bus_publish_failures_total',
+    help: 'Room events stored in history whose bus announcement failed; gateways deliver them through their position check.',
+    registers: [this.registry],
+  });
+  readonly positionCatchUps = new Counter({
+    name: 'roomcast_position_catch_ups_total',
+    help: 'Room channels that found events in history their bus never delivered (position check), by cause (tail|epoch).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  readonly encodeFailures = new Counter({
+    name: 'roomcast_encode_failures_total',
+    help: 'Frames or events a codec could not encode (dropped for that codec only), by codec and frame kind.',
+    labelNames: ['codec', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsReplayed = new Counter({
+    name: 'roomcast_events_replayed_total',
+    help: 'Publishes answered from an idempotency key (a retry: nothing stored).',
+    registers: [this.registry],
+  });
   readonly busMalformed = new Counter({
     name: 'roomcast_bus_malformed_total',
     help: 'Bus messages dropped as malformed.',

@@ -14,6 +14,7 @@ import { createCore, type RoomcastCore } from '../core/core.ts';
 import type { MessageBus } from '../core/ports/bus.ts';
 import type { Collections } from '../core/ports/collections.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
+import type { SeqReservations } from '../core/ports/seq-reservations.ts';
 import { ReplayPruningJob } from '../core/replay-pruning-job.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 
@@ -124,7 +125,7 @@ export async function openInfrastructure(config: RoomcastConfig, logger: Logger)
     closers.push(() => repository.close());
     const ledger = await createLedgerStores(config, { onPoolError, pglite: embedded });
     closers.push(() => ledger.close());
-    const collections = openCollections(config, logger, closers);
+    const collections = openCollections(config, logger, closers, repository);
     closers.push(() => collections.close());
     const bus = await openBus(config, logger);
     closers.push(() => bus.close());
@@ -139,12 +140,16 @@ function openCollections(
   config: RoomcastConfig,
   logger: Logger,
   closers: Array<() => Promise<unknown>>,
+  reservations: SeqReservations,
 ): Collections {
   const sizes = {
     historyCapacity: config.history.capacity,
     historyIdleTtlMs: config.history.idleTtlSeconds * 1000,
     inboxCapacity: config.inbox.capacity,
     inboxTtlMs: config.inbox.ttlSeconds * 1000,
+    // Seq ranges are reserved in the rooms database, so a lost history never reuses a seq.
+    reservations,
+    seqBlock: config.history.seqBlock,
   };
   const { redisUrl } = config.collections;
   if (config.collections.engine === 'memory' || redisUrl === undefined) return createMemoryCollections(sizes);

@@ -6,6 +6,7 @@ import { JoseTokenVerifier } from '../adapters/auth/jose-token-verifier.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastCore } from '../core/core.ts';
 import type { TokenVerifier } from '../core/identity.ts';
+import { jsonLimitsOf } from '../core/json-limits.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { attachWebSocketServer } from '../gateway/ws-server.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
@@ -51,7 +52,12 @@ export async function startGatewayCore(
     metrics,
     verifier,
     logger: logger.child({ component: 'gateway' }),
-    options: { ...config.gateway, historyCapacity: config.history.capacity },
+    options: {
+      ...config.gateway,
+      historyCapacity: config.history.capacity,
+      jsonLimits: jsonLimitsOf(config.limits),
+      enterEventIntervalMs: config.limits.enterEventIntervalSeconds * 1000,
+    },
   });
   await gateway.start();
   return gateway;

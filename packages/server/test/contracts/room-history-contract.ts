@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewRoomEvent, RoomHistory } from '../../src/core/ports/room-history.ts';
+import {
+  IdempotencyKeyReusedError,
+  type NewRoomEvent,
+  type RoomHistory,
+} from '../../src/core/ports/room-history.ts';
 
 export interface RoomHistoryOptions {
   /** Newest events the history keeps per room. */
@@ -65,7 +69,7 @@ export function describeRoomHistoryContract(
       expect(position.epoch).toEqual(expect.any(String));
       expect(position.epoch).not.toBe('');
       const page = await history().read(room, 0, 10);
-      expect(page).toEqual({ events: [], top: 0, oldest: 1, epoch: position.epoch });
+      expect(page).toEqual({ events: [], top: 0, oldest: 1, floor: 0, epoch: position.epoch });
     });
 
     it('keeps the epoch a reader saw before the first append', async () => {
@@ -159,6 +163,47 @@ export function describeRoomHistoryContract(
       expect((await history().position(busy)).top).toBe(4);
     });
 
+    it('answers a retry of an idempotent append with the first seq and stores nothing', async () => {
+      const room = newRoom();
+      const idempotency = { key: 'user-1:k1', fingerprint: 'f1', windowMs: 60_000 };
+      const first = await history().append(room, event(1), { idempotency });
+      await history().append(room, event(2));
+      const retry = await history().append(room, event(1), { idempotency });
+      expect([first.replayed, retry.replayed, retry.seq]).toEqual([false, true, first.seq]);
+      const page = await history().read(room, 0, 10);
+      expect(page.events.map((e) => e.seq)).toEqual([first.seq, first.seq + 1]);
+    });
+
+    it('stores 20 concurrent appends under one idempotency key once', async () => {
+      const room = newRoom();
+      const idempotency = { key: 'user-1:same', fingerprint: 'f', windowMs: 60_000 };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => history().append(room, event(1), { idempotency })),
+      );
+      expect(new Set(results.map((r) => r.seq)).size).toBe(1);
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect((await history().read(room, 0, 100)).events).toHaveLength(1);
+    });
+
+    it('refuses an idempotency key reused for another event', async () => {
+      const room = newRoom();
+      await history().append(room, event(1), {
+        idempotency: { key: 'u:k', fingerprint: 'a', windowMs: 60_000 },
+      });
+      await expect(
+        history().append(room, event(2), { idempotency: { key: 'u:k', fingerprint: 'b', windowMs: 60_000 } }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    });
+
+    it('forgets an idempotency key after its window', async () => {
+      const room = newRoom();
+      const idempotency = { key: 'u:short', fingerprint: 'f', windowMs: 50 };
+      const first = await history().append(room, event(1), { idempotency });
+      await sleep(150);
+      const again = await history().append(room, event(1), { idempotency });
+      expect([again.replayed, again.seq]).toEqual([false, first.seq + 1]);
+    });
+
     describe('with a capacity of 5', () => {
       const small = useHistory(() => make(SMALL));
 
@@ -189,14 +234,18 @@ export function describeRoomHistoryContract(
     describe(`with an idle time of ${IDLE_TTL_MS} ms`, () => {
       const idling = useHistory(() => make(IDLING));
 
-      it('starts an idle-expired room again at seq 1 under a new epoch', async () => {
+      it('continues an idle-expired room above every seq it issued, under a new epoch', async () => {
         const room = newRoom();
         const { epoch: firstEpoch } = await idling().append(room, event(1));
-        await idling().append(room, event(2));
+        const last = await idling().append(room, event(2));
         await sleep(IDLE_TTL_MS + 100);
         const restarted = await idling().append(room, event(3));
-        expect(restarted.seq).toBe(1);
+        expect(restarted.seq).toBeGreaterThan(last.seq);
         expect(restarted.epoch).not.toBe(firstEpoch);
+        const page = await idling().read(room, 0, 10);
+        expect(page.events.map((e) => e.seq)).toEqual([restarted.seq]);
+        expect(page.oldest).toBe(restarted.seq);
+        expect(page.floor).toBe(restarted.seq - 1);
       });
 
       it('keeps the history of a room that is appended to more often than the idle time', async () => {

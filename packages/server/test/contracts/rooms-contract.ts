@@ -235,6 +235,39 @@ export function describeRoomsContract(
     it('ping resolves while every shard answers', async () => {
       await expect(rooms().ping()).resolves.toBeUndefined();
     });
+
+    it('reserve gives a room its first seq range, then the ranges after it', async () => {
+      const id = newRoom('us').id;
+      const first = await rooms().reserve(id, 0, 100);
+      const second = await rooms().reserve(id, 40, 100);
+      expect([first, second]).toEqual([
+        { floor: 0, ceiling: 100 },
+        { floor: 100, ceiling: 200 },
+      ]);
+    });
+
+    it('reserve starts above `above` when that is past the stored ceiling', async () => {
+      const id = newRoom('eu').id;
+      await rooms().reserve(id, 0, 10);
+      expect(await rooms().reserve(id, 5_000, 10)).toEqual({ floor: 5_000, ceiling: 5_010 });
+    });
+
+    it('reserve gives 20 concurrent callers disjoint ranges', async () => {
+      const id = newRoom('ap').id;
+      const ranges = await Promise.all(Array.from({ length: 20 }, () => rooms().reserve(id, 0, 7)));
+      const floors = ranges.map((r) => r.floor).sort((a, b) => a - b);
+      expect(floors).toEqual(Array.from({ length: 20 }, (_, i) => i * 7));
+      expect(ranges.every((r) => r.ceiling === r.floor + 7)).toBe(true);
+    });
+
+    it('reserve keeps counting for a room that ended and moved to the archive', async () => {
+      const room = newRoom('us');
+      await rooms().create(room);
+      await rooms().reserve(room.id, 0, 50);
+      await rooms().end(room.id, new Date('1991-01-01T00:00:00Z'));
+      await rooms().moveToArchive(room.id);
+      expect(await rooms().reserve(room.id, 0, 50)).toEqual({ floor: 50, ceiling: 100 });
+    });
   });
 }
 

@@ -1,4 +1,6 @@
 import type { Collections } from '../../core/ports/collections.ts';
+import type { SeqReservations } from '../../core/ports/seq-reservations.ts';
+import { SequencedHistory } from '../../core/sequenced-history.ts';
 import { MemoryGatewayDirectory } from './memory-gateway-directory.ts';
 import { MemoryModerationStore } from './memory-moderation.ts';
 import { MemoryPeerInbox } from './memory-peer-inbox.ts';
@@ -6,6 +8,7 @@ import { MemoryConnectionRegistry, MemoryRoomPresence } from './memory-presence.
 import { MemoryRateLimits } from './memory-rate-limits.ts';
 import { MemoryRoomHistory } from './memory-room-history.ts';
 import { MemoryRoomStateStore } from './memory-room-state.ts';
+import { MemorySeqReservations } from './memory-seq-reservations.ts';
 
 export interface MemoryCollectionsOptions {
   /** Newest events kept per room. */
@@ -18,6 +21,13 @@ export interface MemoryCollectionsOptions {
   inboxTtlMs?: number;
   /** Clock in ms since the epoch, for tests that skip time. Defaults to Date.now. */
   now?: () => number;
+  /**
+   * Where seq ranges are reserved, so a lost history never reuses a seq: the rooms database in
+   * `roomcast dev`. Defaults to this process's memory (tests, benchmarks).
+   */
+  reservations?: SeqReservations;
+  /** Seqs reserved at a time per room. */
+  seqBlock?: number;
 }
 
 /** The same defaults as the `history` and `inbox` sections of the server config. */
@@ -35,11 +45,16 @@ export const MEMORY_COLLECTIONS_DEFAULTS = Object.freeze({
  */
 export function createMemoryCollections(options: MemoryCollectionsOptions = {}): Collections {
   const clock = options.now === undefined ? {} : { now: options.now };
-  const history = new MemoryRoomHistory({
+  const store = new MemoryRoomHistory({
     capacity: options.historyCapacity ?? MEMORY_COLLECTIONS_DEFAULTS.historyCapacity,
     idleTtlMs: options.historyIdleTtlMs ?? MEMORY_COLLECTIONS_DEFAULTS.historyIdleTtlMs,
     ...clock,
   });
+  const history = new SequencedHistory(
+    store,
+    options.reservations ?? new MemorySeqReservations(),
+    options.seqBlock,
+  );
   const state = new MemoryRoomStateStore(clock);
   const inbox = new MemoryPeerInbox({
     capacity: options.inboxCapacity ?? MEMORY_COLLECTIONS_DEFAULTS.inboxCapacity,
@@ -62,7 +77,7 @@ export function createMemoryCollections(options: MemoryCollectionsOptions = {}):
     rateLimits,
     ping: async () => {},
     close: async () => {
-      for (const store of [history, state, inbox, registry, presence, moderation]) store.close();
+      for (const closable of [store, state, inbox, registry, presence, moderation]) closable.close();
     },
   };
 }

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { RoomEvent } from '@roomcast/protocol';
 import type {
+  AppendOptions,
   HistoryPage,
   HistoryPosition,
+  HistoryStore,
   NewRoomEvent,
-  RoomHistory,
+  SeqRange,
+  StoreAppendResult,
 } from '../../core/ports/room-history.ts';
 
 export interface MemoryRoomHistoryOptions {
@@ -18,13 +21,19 @@ export interface MemoryRoomHistoryOptions {
 
 interface RoomLog {
   readonly epoch: string;
-  /** The newest seq assigned in this epoch. */
+  /** The newest seq assigned in this epoch (`floor` before the first). */
   top: number;
+  /** The epoch's seqs are all above this one. */
+  floor: number;
+  /** The highest seq this log may issue; 0 until a range is reserved. */
+  ceiling: number;
   /**
    * The retained events: seq s lives at index (s - 1) % capacity. The array grows to capacity and
    * then wraps, so trimming costs nothing and a read finds any seq by arithmetic.
    */
   readonly ring: RoomEvent[];
+  /** Idempotency keys of recent appends, oldest first (one fixed window, so also soonest to expire). */
+  readonly keys: Map<string, { seq: number; fingerprint: string; expiresAt: number }>;
   touchedAt: number;
 }
 
@@ -34,7 +43,7 @@ function newEpoch(): string {
 }
 
 /**
- * MemoryRoomHistory: RoomHistory in a ring buffer per room.
+ * MemoryRoomHistory: a HistoryStore in a ring buffer per room.
  *
  * Guarantees the port's contract within one process (appends are synchronous, hence atomic).
  * `read` costs O(limit) whatever the capacity, since reconnect storms read many rooms at once.
@@ -43,7 +52,7 @@ function newEpoch(): string {
  *
  * Returned events are the stored objects, not copies: callers must treat them as read-only.
  */
-export class MemoryRoomHistory implements RoomHistory {
+export class MemoryRoomHistory implements HistoryStore {
   readonly #rooms = new Map<string, RoomLog>();
   readonly #capacity: number;
   readonly #idleTtlMs: number;
@@ -65,14 +74,56 @@ export class MemoryRoomHistory implements RoomHistory {
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs).unref();
   }
 
-  async append(room: string, event: NewRoomEvent): Promise<{ seq: number; epoch: string }> {
+  async append(room: string, event: NewRoomEvent, options: AppendOptions = {}): Promise<StoreAppendResult> {
     const log = this.#touch(room);
+    const now = this.#now();
+    const { idempotency } = options;
+    if (idempotency !== undefined) {
+      for (const [key, record] of log.keys) {
+        if (record.expiresAt > now) break;
+        log.keys.delete(key);
+      }
+      const prior = log.keys.get(idempotency.key);
+      if (prior !== undefined) {
+        return prior.fingerprint === idempotency.fingerprint
+          ? { kind: 'replayed', seq: prior.seq, epoch: log.epoch, floor: log.floor }
+          : { kind: 'conflict' };
+      }
+    }
+    if (log.top >= log.ceiling) return { kind: 'unreserved', ceiling: Math.max(log.ceiling, log.top) };
     const seq = ++log.top;
     const stored: RoomEvent = { seq, type: event.type, from: event.from, data: event.data, ts: event.ts };
-    const index = (seq - 1) % this.#capacity;
+    // Ring slots count from the epoch's floor, so the array starts at index 0 in every epoch.
+    const index = (seq - log.floor - 1) % this.#capacity;
     if (index === log.ring.length) log.ring.push(stored);
     else log.ring[index] = stored;
-    return { seq, epoch: log.epoch };
+    if (idempotency !== undefined) {
+      log.keys.set(idempotency.key, {
+        seq,
+        fingerprint: idempotency.fingerprint,
+        expiresAt: now + idempotency.windowMs,
+      });
+    }
+    return { kind: 'appended', seq, epoch: log.epoch, floor: log.floor };
+  }
+
+  async idempotencyRecord(
+    room: string,
+    key: string,
+  ): Promise<{ seq: number; fingerprint: string } | undefined> {
+    const record = this.#touch(room).keys.get(key);
+    if (record === undefined || record.expiresAt <= this.#now()) return undefined;
+    return { seq: record.seq, fingerprint: record.fingerprint };
+  }
+
+  async reserve(room: string, range: SeqRange): Promise<void> {
+    const log = this.#touch(room);
+    if (log.ceiling === 0) {
+      log.top = range.floor;
+      log.floor = range.floor;
+      log.ring.length = 0;
+    }
+    log.ceiling = Math.max(log.ceiling, range.ceiling);
   }
 
   async read(room: string, after: number, limit: number): Promise<HistoryPage> {
@@ -82,15 +133,15 @@ export class MemoryRoomHistory implements RoomHistory {
     const last = Math.min(log.top, first + Math.floor(limit) - 1);
     const events: RoomEvent[] = [];
     for (let seq = first; seq <= last; seq++) {
-      const event = log.ring[(seq - 1) % this.#capacity];
+      const event = log.ring[(seq - log.floor - 1) % this.#capacity];
       if (event !== undefined) events.push(event);
     }
-    return { events, top: log.top, epoch: log.epoch, oldest };
+    return { events, top: log.top, epoch: log.epoch, floor: log.floor, oldest };
   }
 
   async position(room: string): Promise<HistoryPosition> {
     const log = this.#touch(room);
-    return { top: log.top, epoch: log.epoch };
+    return { top: log.top, epoch: log.epoch, floor: log.floor };
   }
 
   /** Stops the sweep timer. The history stays usable (lazy expiry still applies). */
@@ -98,9 +149,9 @@ export class MemoryRoomHistory implements RoomHistory {
     clearInterval(this.#sweeper);
   }
 
-  /** top + 1 when empty, as the port asks: max(1, 1 - capacity) is 1 when top is 0. */
+  /** top + 1 when empty, as the port asks. */
   #oldest(log: RoomLog): number {
-    return Math.max(1, log.top - this.#capacity + 1);
+    return Math.max(log.floor + 1, log.top - this.#capacity + 1);
   }
 
   /** The room's live log, created (with a new epoch) when missing or idle for too long. */
@@ -111,7 +162,15 @@ export class MemoryRoomHistory implements RoomHistory {
       log.touchedAt = now;
       return log;
     }
-    const fresh: RoomLog = { epoch: newEpoch(), top: 0, ring: [], touchedAt: now };
+    const fresh: RoomLog = {
+      epoch: newEpoch(),
+      top: 0,
+      floor: 0,
+      ceiling: 0,
+      ring: [],
+      keys: new Map(),
+      touchedAt: now,
+    };
     this.#rooms.set(room, fresh);
     return fresh;
   }

@@ -1,5 +1,7 @@
 import type { RedisOptions } from 'ioredis';
 import type { Collections } from '../../core/ports/collections.ts';
+import type { SeqReservations } from '../../core/ports/seq-reservations.ts';
+import { SequencedHistory } from '../../core/sequenced-history.ts';
 import type { RedisClient } from './lua-script.ts';
 import { RedisGatewayDirectory } from './redis-gateway-directory.ts';
 import { RedisKeys } from './redis-keys.ts';
@@ -17,8 +19,12 @@ export interface RedisCollectionsOptions {
   keyPrefix: string;
   /** Newest events kept per room. */
   historyCapacity: number;
-  /** A room's history and state are dropped after this long untouched (history restarts at seq 1). */
+  /** A room's history and state are dropped after this long untouched (history restarts above its old seqs). */
   historyIdleTtlMs: number;
+  /** Where seq ranges are reserved durably (the rooms database), so a lost history never reuses a seq. */
+  reservations: SeqReservations;
+  /** Seqs reserved at a time per room. */
+  seqBlock?: number;
   /** Newest peer messages kept per user. */
   inboxCapacity: number;
   /** A user's inbox is dropped this long after its last message. */
@@ -48,12 +54,16 @@ export function createRedisCollections(options: RedisCollectionsOptions): Collec
   const { redis } = options;
   const keys = new RedisKeys(options.keyPrefix);
   return {
-    history: new RedisRoomHistory({
-      redis,
-      keys,
-      capacity: options.historyCapacity,
-      idleTtlMs: options.historyIdleTtlMs,
-    }),
+    history: new SequencedHistory(
+      new RedisRoomHistory({
+        redis,
+        keys,
+        capacity: options.historyCapacity,
+        idleTtlMs: options.historyIdleTtlMs,
+      }),
+      options.reservations,
+      options.seqBlock,
+    ),
     state: new RedisRoomStateStore({ redis, keys, idleTtlMs: options.historyIdleTtlMs }),
     inbox: new RedisPeerInbox({ redis, keys, capacity: options.inboxCapacity, ttlMs: options.inboxTtlMs }),
     registry: new RedisConnectionRegistry({ redis, keys }),

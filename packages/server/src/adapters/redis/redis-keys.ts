@@ -20,6 +20,11 @@ export class RedisKeys {
     return `${this.#prefix}history:{${room}}:events`;
   }
 
+  /** One idempotent publish's record; `key` is the publisher's user ID and key, joined. */
+  historyIdempotency(room: string, key: string): string {
+    return `${this.#prefix}history:{${room}}:key:${key}`;
+  }
+
   state(room: string): string {
     return `${this.#prefix}state:{${room}}`;
   }

@@ -1,4 +1,5 @@
 import { type Room, regionOf } from '@roomcast/protocol';
+import type { SeqRange } from '../../core/ports/room-history.ts';
 import {
   ArchiveUnavailableError,
   HostHasLiveRoomError,
@@ -8,6 +9,7 @@ import {
   type RoomRepository,
   ShardUnavailableError,
 } from '../../core/ports/rooms.ts';
+import type { SeqReservations } from '../../core/ports/seq-reservations.ts';
 import { loadMigrationSet, type MigrationSet, migrate, quoteSchema } from './migrations.ts';
 import { newestFirst, type RoomRow, SHARD_COLUMNS, toRoom } from './room-rows.ts';
 import { isConnectionFailure, type SqlClient, sqlStateOf } from './sql-client.ts';
@@ -25,6 +27,8 @@ interface ResolvedShard {
   client: SqlClient;
   schema: string;
   table: string;
+  /** `"region_us".room_seq_ceilings` */
+  ceilings: string;
   /** Settles when the shard's migrations are applied; reset after a failure so the next call retries. */
   ready: Promise<void> | undefined;
 }
@@ -52,7 +56,7 @@ const ONE_LIVE_PER_HOST_INDEX = 'rooms_one_live_per_host';
  * A move (see `move`) copies rows into the archive before it deletes them from the shard, with the
  * shard's rows locked meanwhile so concurrent movers split the work instead of repeating it.
  */
-export class SqlRoomRepository implements RoomRepository {
+export class SqlRoomRepository implements RoomRepository, SeqReservations {
   private readonly shards = new Map<string, ResolvedShard>();
   private readonly archive: SqlRoomArchive;
   private archiveReady: Promise<void> | undefined;
@@ -68,7 +72,8 @@ export class SqlRoomRepository implements RoomRepository {
   ) {
     for (const [region, { client, schema }] of shards) {
       const table = `${quoteSchema(schema)}.rooms`;
-      this.shards.set(region, { region, client, schema, table, ready: undefined });
+      const ceilings = `${quoteSchema(schema)}.room_seq_ceilings`;
+      this.shards.set(region, { region, client, schema, table, ceilings, ready: undefined });
     }
     this.archive = new SqlRoomArchive(archiveLocation);
   }
@@ -201,6 +206,23 @@ export class SqlRoomRepository implements RoomRepository {
       else throw result.reason;
     });
     return { rooms: rooms.sort(newestFirst).slice(0, limit), unavailableRegions };
+  }
+
+  /** SeqReservations, in the room's region shard: one upsert, atomic and durable at COMMIT. */
+  async reserve(room: string, above: number, count: number): Promise<SeqRange> {
+    const shard = this.shardOf(room);
+    const { rows } = await this.onShard(shard, () =>
+      shard.client.query<{ ceiling: string | number }>(
+        `INSERT INTO ${shard.ceilings} AS c (room_id, ceiling) VALUES ($1, $2::bigint + $3::bigint)
+         ON CONFLICT (room_id) DO UPDATE SET ceiling = GREATEST(c.ceiling, $2::bigint) + $3::bigint
+         RETURNING ceiling`,
+        [room, above, count],
+      ),
+    );
+    const ceiling = Number(rows[0]?.ceiling);
+    if (!Number.isSafeInteger(ceiling))
+      throw new Error(`room ${room}: the seq ceiling is ${rows[0]?.ceiling}`);
+    return { floor: ceiling - count, ceiling };
   }
 
   async ping(): Promise<void> {

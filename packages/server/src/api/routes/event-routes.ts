@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { requireIdempotencyKey } from '../../core/idempotency.ts';
 import type { RouteContext } from '../http-app.ts';
 import { optionalCount, parse } from '../validation.ts';
 import { cacheHeaders } from './pull-cache.ts';
@@ -11,8 +12,11 @@ export function registerEventRoutes(app: FastifyInstance, ctx: RouteContext): vo
   app.post<{ Params: { room: string } }>('/v1/rooms/:room/events', async (request, reply) => {
     const identity = await ctx.authenticate(request);
     const body = parse(publishBody, request.body, 'body');
-    const seq = await ctx.core.events.publish(identity, request.params.room, body.type, body.data);
-    return reply.code(201).send({ seq });
+    const header = request.headers['idempotency-key'];
+    const key = header === undefined ? undefined : requireIdempotencyKey(header);
+    const receipt = await ctx.core.events.publish(identity, request.params.room, body.type, body.data, key);
+    if (receipt.replayed) reply.header('Idempotent-Replayed', 'true');
+    return reply.code(201).send({ seq: receipt.seq });
   });
 
   app.get<{ Params: { room: string }; Querystring: { cursor?: string; limit?: string; epoch?: string } }>(

@@ -1,4 +1,5 @@
 import type { Room, RoomVisibility } from '@roomcast/protocol';
+import type { SeqReservations } from './seq-reservations.ts';
 
 export interface NewRoom {
   id: string;
@@ -80,8 +81,10 @@ export class ArchiveUnavailableError extends Error {
  * - `listLive` returns live rooms of all reachable shards, newest first, at most `limit`, strictly
  *   after `after` when given (keyset paging). A shard that cannot be reached does not fail the
  *   call: its region is listed in `unavailableRegions` instead.
+ * - It keeps each room's durable seq ceiling (SeqReservations) in the room's region shard, for
+ *   live and ended rooms alike; a shard that cannot be reached rejects with ShardUnavailableError.
  */
-export interface RoomRepository {
+export interface RoomRepository extends SeqReservations {
   create(room: NewRoom): Promise<Room>;
   get(id: string): Promise<Room | undefined>;
   end(id: string, endedAt: Date): Promise<Room | undefined>;
