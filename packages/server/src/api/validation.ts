@@ -10,8 +10,19 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, what: stri
   throw new RoomcastError('bad_request', `${field}: ${issue?.message ?? 'invalid'}`);
 }
 
+/**
+ * One query string value, or undefined when absent. A parameter given twice (`?have=a&have=b`)
+ * arrives as an array: refused, since every parameter of the API is single.
+ */
+export function optionalParam(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new RoomcastError('bad_request', `${name} must be given once`);
+  return value;
+}
+
 /** A non-negative integer from a query string value, or undefined when absent. */
-export function optionalCount(value: string | undefined, name: string): number | undefined {
+export function optionalCount(raw: unknown, name: string): number | undefined {
+  const value = optionalParam(raw, name);
   if (value === undefined || value === '') return undefined;
   if (!/^\d{1,15}$/.test(value))
     throw new RoomcastError('bad_request', `${name} must be a non-negative integer`);

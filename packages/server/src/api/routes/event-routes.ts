@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireIdempotencyKey } from '../../core/idempotency.ts';
 import type { RouteContext } from '../http-app.ts';
-import { optionalCount, parse } from '../validation.ts';
+import { optionalCount, optionalParam, parse } from '../validation.ts';
 import { cacheHeaders } from './pull-cache.ts';
 
 const publishBody = z.object({ type: z.string(), data: z.unknown().optional() });
@@ -25,7 +25,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const identity = await ctx.authenticate(request);
       const cursor = optionalCount(request.query.cursor, 'cursor');
       const limit = optionalCount(request.query.limit, 'limit') ?? 100;
-      const epoch = request.query.epoch;
+      const epoch = optionalParam(request.query.epoch, 'epoch');
       if (epoch !== undefined && epoch.length > 64)
         return reply.code(400).send({ error: { code: 'bad_request', message: 'epoch too long' } });
       const page = await ctx.core.events.read(identity, request.params.room, cursor, epoch, limit);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseHave } from '../../core/room-state-service.ts';
 import type { RouteContext } from '../http-app.ts';
-import { parse } from '../validation.ts';
+import { optionalParam, parse } from '../validation.ts';
 import { cacheHeaders } from './pull-cache.ts';
 
 const putBody = z.object({ value: z.unknown() });
@@ -20,14 +20,15 @@ export function registerStateRoutes(app: FastifyInstance, ctx: RouteContext): vo
     '/v1/rooms/:room/state',
     async (request, reply) => {
       const identity = await ctx.authenticate(request);
-      const have = parseHave(request.query.have);
+      const haveParam = optionalParam(request.query.have, 'have');
+      const have = parseHave(haveParam);
       const room = await ctx.core.rooms.getVisible(identity, request.params.room);
       const snapshot = await ctx.core.state.since(identity, room.id, have);
       return cacheHeaders(
         request,
         reply,
         room,
-        `s${snapshot.total}.${request.query.have ?? ''}`,
+        `s${snapshot.total}.${haveParam ?? ''}`,
         snapshot,
         ctx.config.pull.sharedCache,
       );
