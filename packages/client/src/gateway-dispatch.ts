@@ -10,6 +10,8 @@ import { webSocketUrl } from './ws-transport.ts';
  */
 export class GatewayDispatch {
   #last: string | undefined;
+  /** The gateways dispatch named last time it answered. */
+  #known: string[] = [];
 
   constructor(
     private readonly options: {
@@ -44,10 +46,14 @@ export class GatewayDispatch {
       const urls = await this.options.api.roomEndpoints(room, {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      return urls.filter((url) => /^wss?:\/\//.test(url));
+      const gateways = urls.filter((url) => /^wss?:\/\//.test(url));
+      if (gateways.length > 0) this.#known = gateways;
+      return gateways;
     } catch {
-      // Dispatch is an optimisation: the base URL's gateway accepts every room too.
-      return [];
+      // Dispatch is away for a moment (its store restarting): the gateways it named last are a far
+      // better guess than the base URL, which in a cluster is an API node that serves no WebSocket.
+      // With none known yet, the base URL (roomcast dev serves both).
+      return this.#known;
     }
   }
 }

@@ -48,7 +48,7 @@ export interface RoomcastClientOptions {
   pollLimit?: number;
   /** `auto` mode: failed WebSocket connects in a row before falling back to pull (default 3). */
   fallbackAfter?: number;
-  /** `auto` mode, after falling back to pull: try WebSocket again after this long (default 60,000 ms). */
+  /** `auto` mode, after falling back to pull: try WebSocket again after this long (default 10,000 ms). */
   webSocketRetryMs?: number;
   /** WebSocket heartbeat: ping interval and pong timeout (defaults 20 s and 10 s). */
   heartbeat?: Partial<HeartbeatOptions>;
@@ -127,7 +127,7 @@ export class RoomcastClient {
       mode: options.transport ?? 'auto',
       webSocketAvailable: WebSocketCtor !== undefined,
       fallbackAfter: options.fallbackAfter ?? 3,
-      webSocketRetryMs: options.webSocketRetryMs ?? 60_000,
+      webSocketRetryMs: options.webSocketRetryMs ?? 10_000,
       tokens,
       backoff: new Backoff(options.reconnect),
       heartbeat: { ...DEFAULT_HEARTBEAT, ...options.heartbeat },

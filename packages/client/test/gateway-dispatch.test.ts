@@ -62,4 +62,17 @@ describe('choosing the gateway a WebSocket connects to', () => {
     const odd = new FakeFetch().on('GET', '/v1/rooms/eu_r1/endpoint', () => json(200, { ws: ['http://x/'] }));
     expect(await dispatchWith(odd, 'eu_r1').dispatch.url('t')).toBe('ws://api:8080/v1/ws?token=t');
   });
+
+  it('keeps using the gateways dispatch named last while the endpoint fails, not the API URL', async () => {
+    let down = false;
+    const fake = new FakeFetch().on('GET', '/v1/rooms/eu_r1/endpoint', () =>
+      down
+        ? json(503, { error: { code: 'unavailable', message: 'directory away' } })
+        : json(200, { ws: GATEWAYS }),
+    );
+    const { dispatch } = dispatchWith(fake, 'eu_r1');
+    await dispatch.url('a');
+    down = true;
+    expect(await dispatch.url('b')).toBe('ws://127.0.0.1:9002/v1/ws?token=b');
+  });
 });

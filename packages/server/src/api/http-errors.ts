@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ErrorCode, RoomcastError } from '@roomcast/protocol';
 import type { FastifyReply } from 'fastify';
+import { StoreUnavailableError } from '../core/ports/store-unavailable.ts';
 
 /**
  * How every HTTP error leaves roomcast: `{"error":{"code","message"}}` with a catalogue code
@@ -58,6 +59,9 @@ const MESSAGE_OF_CODE: Readonly<Record<string, string>> = {
  */
 export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof RoomcastError) return { error: err, status: err.status };
+  if (err instanceof StoreUnavailableError) {
+    return { error: new RoomcastError('unavailable', `${err.message}; try again shortly`, 1), status: 503 };
+  }
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as FrameworkError;
   const status = e.statusCode;

@@ -236,10 +236,11 @@ export const configSchema = z
           .default('/roomcast/workers'),
         /**
          * ZooKeeper session timeout: a worker that dies keeps its share of the rooms unprocessed this
-         * long, and a worker cut off from ZooKeeper stops working on its share within it. The server
-         * clamps it to 2–20 of its ticks.
+         * long (the survivors take it over as soon as its session expires), and a worker cut off from
+         * ZooKeeper stops working on its share within it. The server clamps it to 2–20 of its ticks
+         * (4–40 s with ZooKeeper's default 2 s tick); 4 s is the shortest a default server allows.
          */
-        sessionTimeoutMs: ms.max(600_000).default(10_000),
+        sessionTimeoutMs: ms.max(600_000).default(4_000),
       })
       .strict()
       .prefault({}),

@@ -36,6 +36,9 @@ export function groupsForOnline(online: number, options: RoomDispatchOptions, av
   return Math.max(1, Math.min(wanted, options.maxGroupsPerRoom, available));
 }
 
+/** How long the last gateway list read from the directory is served while the directory is unreachable. */
+const STALE_DIRECTORY_MS = 5 * 60_000;
+
 /**
  * RoomDispatch: which gateways a room's clients should connect to (`GET /v1/rooms/:room/endpoint`).
  * Rooms map to gateway groups by rendezvous hashing, so a room's viewers concentrate on few
@@ -86,15 +89,26 @@ export class RoomDispatch {
     this.#pendingList ??= this.deps.directory.list().finally(() => {
       this.#pendingList = undefined;
     });
-    const list = await this.#pendingList;
-    this.#gateways = { list, at: now };
-    return list;
+    try {
+      const list = await this.#pendingList;
+      this.#gateways = { list, at: now };
+      return list;
+    } catch (err) {
+      // The directory's shard is away (a restart): the gateways it last named are still the best
+      // answer for a while, far better than none; a dead one among them is skipped by the client.
+      if (cached !== undefined && now - cached.at < STALE_DIRECTORY_MS) return cached.list;
+      throw err;
+    }
   }
 
   async #onlineCount(room: string): Promise<number> {
     const cached = this.#online.get(room);
     if (cached !== undefined) return cached;
-    const count = (await this.deps.presence.counts([room])).get(room) ?? 0;
+    // Without presence (its shard away) a room is dispatched as a small one: one group.
+    const count = await this.deps.presence.counts([room]).then(
+      (counts) => counts.get(room) ?? 0,
+      () => 0,
+    );
     this.#online.set(room, count);
     return count;
   }

@@ -23,6 +23,7 @@ import type { Identity, TokenVerifier } from '../core/identity.ts';
 import { inParallel } from '../core/in-parallel.ts';
 import type { BusSubscription } from '../core/ports/bus.ts';
 import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
+import { StoreUnavailableError } from '../core/ports/store-unavailable.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
 import { parseClientFrame } from './client-frames.ts';
@@ -494,6 +495,9 @@ export class Gateway {
     if (err instanceof RoomcastError) {
       code = err.code;
       message = err.message;
+    } else if (err instanceof StoreUnavailableError) {
+      code = 'unavailable';
+      message = `${err.message}; try again shortly`;
     } else {
       code = 'internal';
       message = 'internal error';

@@ -79,6 +79,17 @@ export class RoomcastMetrics {
     help: 'Times the bus got its connection back; each makes every room on this gateway re-read its history tail.',
     registers: [this.registry],
   });
+  readonly engineErrors = new Counter({
+    name: 'roomcast_engine_errors_total',
+    help: 'Calls that found an engine unreachable (answered 503 / unavailable), by engine (redis|nats|postgres|…).',
+    labelNames: ['engine'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitFallbacks = new Counter({
+    name: 'roomcast_rate_limit_fallbacks_total',
+    help: 'Rate-limit checks made in this process because the shared store was unreachable.',
+    registers: [this.registry],
+  });
   readonly busPublishFailures = new Counter({
     name: 'roomcast_bus_publish_failures_total',
     help: 'Room events stored in history whose bus announcement failed; gateways deliver them through their position check.',

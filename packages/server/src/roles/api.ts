@@ -24,7 +24,7 @@ export interface RunningApi {
 export async function startApi(config: RoomcastConfig, logger: Logger): Promise<RunningApi> {
   assertClusterConfig(config, 'api');
   const metrics = new RoomcastMetrics();
-  const infra = await openInfrastructure(config, logger);
+  const infra = await openInfrastructure(config, logger, metrics);
   try {
     const core = createCoreOn(infra, config, metrics, logger);
     const app = buildHttpApp({

@@ -52,7 +52,7 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     config.jwt.secret ?? (config.jwt.jwksUrl === undefined ? await devJwtSecret(dataDir) : undefined);
   const metrics = new RoomcastMetrics();
   const roomsLogger = logger.child({ component: 'rooms' });
-  const infra = await openInfrastructure(config, logger);
+  const infra = await openInfrastructure(config, logger, metrics);
   const { repository, ledger, collections } = infra;
   const core = createCoreOn(infra, config, metrics, logger);
   const verifier = createVerifier(config, secret);

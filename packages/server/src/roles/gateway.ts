@@ -35,7 +35,7 @@ export interface RunningGateway {
 export async function startGateway(config: RoomcastConfig, logger: Logger): Promise<RunningGateway> {
   assertClusterConfig(config, 'gateway');
   const metrics = new RoomcastMetrics();
-  const infra = await openInfrastructure(config, logger);
+  const infra = await openInfrastructure(config, logger, metrics);
   try {
     const core = createCoreOn(infra, config, metrics, logger);
     const verifier = createVerifier(config, config.jwt.secret);

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { MemoryBus } from '../adapters/memory/memory-bus.ts';
 import { createMemoryCollections } from '../adapters/memory/memory-collections.ts';
+import { MemoryRateLimits } from '../adapters/memory/memory-rate-limits.ts';
 import { NatsBus } from '../adapters/nats/nats-bus.ts';
 import { type BusConnectionOptions, RedisBus } from '../adapters/redis/redis-bus.ts';
 import { createRedisCollections, TWEMPROXY_SAFE_OPTIONS } from '../adapters/redis/redis-collections.ts';
@@ -11,11 +12,13 @@ import { openPglite, type PgliteClient } from '../adapters/sql/pglite-client.ts'
 import { createRoomRepository } from '../adapters/sql/room-repositories.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import { createCore, type RoomcastCore } from '../core/core.ts';
-import type { MessageBus } from '../core/ports/bus.ts';
+import { BusClosedError, type MessageBus } from '../core/ports/bus.ts';
 import type { Collections } from '../core/ports/collections.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
 import type { SeqReservations } from '../core/ports/seq-reservations.ts';
+import { RateLimitsWithFallback } from '../core/rate-limits-with-fallback.ts';
 import { ReplayPruningJob } from '../core/replay-pruning-job.ts';
+import { guardUnavailable } from '../core/unavailable-guard.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 
 /** The roles that run as processes of a cluster, sharing state only through real engines. */
@@ -106,7 +109,11 @@ async function closeAll(closers: ReadonlyArray<() => Promise<unknown>>): Promise
  * memory or on Redis (through Twemproxy), the bus in memory, on Redis Pub/Sub or on NATS. What was
  * opened before a failure is closed again before the error is rethrown.
  */
-export async function openInfrastructure(config: RoomcastConfig, logger: Logger): Promise<Infrastructure> {
+export async function openInfrastructure(
+  config: RoomcastConfig,
+  logger: Logger,
+  metrics?: RoomcastMetrics,
+): Promise<Infrastructure> {
   const closers: Array<() => Promise<unknown>> = [];
   // Released in reverse order of opening: the bus and collections before the databases.
   const close = () => closeAll([...closers].reverse());
@@ -125,9 +132,9 @@ export async function openInfrastructure(config: RoomcastConfig, logger: Logger)
     closers.push(() => repository.close());
     const ledger = await createLedgerStores(config, { onPoolError, pglite: embedded });
     closers.push(() => ledger.close());
-    const collections = openCollections(config, logger, closers, repository);
+    const collections = openCollections(config, logger, closers, repository, metrics);
     closers.push(() => collections.close());
-    const bus = await openBus(config, logger);
+    const bus = await openBus(config, logger, metrics);
     closers.push(() => bus.close());
     return { repository, ledger, collections, bus, close };
   } catch (err) {
@@ -141,6 +148,7 @@ function openCollections(
   logger: Logger,
   closers: Array<() => Promise<unknown>>,
   reservations: SeqReservations,
+  metrics: RoomcastMetrics | undefined,
 ): Collections {
   const sizes = {
     historyCapacity: config.history.capacity,
@@ -163,24 +171,63 @@ function openCollections(
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'collections Redis connection error'));
   // disconnect, not QUIT: Twemproxy does not proxy QUIT.
   closers.push(async () => redis.disconnect());
-  return createRedisCollections({ redis, keyPrefix: config.collections.keyPrefix, ...sizes });
+  const collections = createRedisCollections({
+    redis,
+    keyPrefix: config.collections.keyPrefix,
+    ...sizes,
+    onUnavailable: (store, err) => {
+      metrics?.engineErrors.inc({ engine: 'redis' });
+      log.warn({ store, err: errorMessage(err) }, 'collections Redis unreachable');
+    },
+  });
+  let warned = 0;
+  return {
+    ...collections,
+    // A user's limit key may live on a dead shard: limit in this process until it is back.
+    rateLimits: new RateLimitsWithFallback(collections.rateLimits, new MemoryRateLimits(), () => {
+      metrics?.rateLimitFallbacks.inc();
+      const now = Date.now();
+      if (now - warned > 10_000) {
+        warned = now;
+        log.warn('rate limits: the shared store is unreachable, limiting per process meanwhile');
+      }
+    }),
+  };
 }
 
-async function openBus(config: RoomcastConfig, logger: Logger): Promise<MessageBus> {
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function openBus(
+  config: RoomcastConfig,
+  logger: Logger,
+  metrics?: RoomcastMetrics,
+): Promise<MessageBus> {
   const { engine, url, redisMode } = config.bus;
   if (engine === 'memory' || url === undefined) return new MemoryBus();
   const log = logger.child({ component: 'bus' });
   const onHandlerError = (err: unknown, channel: string) =>
     log.error({ err, channel }, 'a bus handler threw');
-  if (engine === 'nats') {
-    return NatsBus.connect({ nats: { servers: url.split(',').map((s) => s.trim()) }, onHandlerError });
-  }
-  return new RedisBus({
-    redis: redisOptionsFromUrl(url),
-    mode: redisMode,
-    onHandlerError,
-    onConnectionError: (err) => log.warn({ err: err.message }, 'bus Redis connection error'),
-  });
+  const bus =
+    engine === 'nats'
+      ? await NatsBus.connect({ nats: { servers: url.split(',').map((s) => s.trim()) }, onHandlerError })
+      : new RedisBus({
+          redis: redisOptionsFromUrl(url),
+          mode: redisMode,
+          onHandlerError,
+          onConnectionError: (err) => log.warn({ err: err.message }, 'bus Redis connection error'),
+        });
+  // Every failure of a bus that is not closed is the engine being away: 503, not 500.
+  return guardUnavailable(
+    bus,
+    'bus',
+    (err) => !(err instanceof BusClosedError),
+    (_store, err) => {
+      metrics?.engineErrors.inc({ engine });
+      log.warn({ err: errorMessage(err) }, 'bus unreachable');
+    },
+  );
 }
 
 /** The domain core wired to an opened infrastructure: what every role runs on. */

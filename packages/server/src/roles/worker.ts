@@ -39,7 +39,7 @@ export interface RunningWorker {
 export async function startWorker(config: RoomcastConfig, logger: Logger): Promise<RunningWorker> {
   assertClusterConfig(config, 'worker');
   const metrics = new RoomcastMetrics();
-  const infra = await openInfrastructure(config, logger);
+  const infra = await openInfrastructure(config, logger, metrics);
   let membership: JobMembership | undefined;
   try {
     const core = createCoreOn(infra, config, metrics, logger);

@@ -2,7 +2,9 @@ import type { RedisOptions } from 'ioredis';
 import type { Collections } from '../../core/ports/collections.ts';
 import type { SeqReservations } from '../../core/ports/seq-reservations.ts';
 import { SequencedHistory } from '../../core/sequenced-history.ts';
+import { guardUnavailable } from '../../core/unavailable-guard.ts';
 import type { RedisClient } from './lua-script.ts';
+import { isRedisUnavailable } from './redis-errors.ts';
 import { RedisGatewayDirectory } from './redis-gateway-directory.ts';
 import { RedisKeys } from './redis-keys.ts';
 import { RedisModerationStore } from './redis-moderation.ts';
@@ -25,6 +27,8 @@ export interface RedisCollectionsOptions {
   reservations: SeqReservations;
   /** Seqs reserved at a time per room. */
   seqBlock?: number;
+  /** Told when a call found Redis (or the proxy's shard) unreachable; the call rejects with StoreUnavailableError. */
+  onUnavailable?: (store: string, err: unknown) => void;
   /** Newest peer messages kept per user. */
   inboxCapacity: number;
   /** A user's inbox is dropped this long after its last message. */
@@ -53,24 +57,33 @@ export const TWEMPROXY_SAFE_OPTIONS = Object.freeze({
 export function createRedisCollections(options: RedisCollectionsOptions): Collections {
   const { redis } = options;
   const keys = new RedisKeys(options.keyPrefix);
+  // Every store maps "Redis unreachable" to StoreUnavailableError (503), whatever command failed.
+  const guard = <T extends object>(store: T, name: string): T =>
+    guardUnavailable(store, name, isRedisUnavailable, options.onUnavailable);
   return {
     history: new SequencedHistory(
-      new RedisRoomHistory({
-        redis,
-        keys,
-        capacity: options.historyCapacity,
-        idleTtlMs: options.historyIdleTtlMs,
-      }),
+      guard(
+        new RedisRoomHistory({
+          redis,
+          keys,
+          capacity: options.historyCapacity,
+          idleTtlMs: options.historyIdleTtlMs,
+        }),
+        'history',
+      ),
       options.reservations,
       options.seqBlock,
     ),
-    state: new RedisRoomStateStore({ redis, keys, idleTtlMs: options.historyIdleTtlMs }),
-    inbox: new RedisPeerInbox({ redis, keys, capacity: options.inboxCapacity, ttlMs: options.inboxTtlMs }),
-    registry: new RedisConnectionRegistry({ redis, keys }),
-    presence: new RedisRoomPresence({ redis, keys }),
-    gateways: new RedisGatewayDirectory({ redis, keys }),
-    moderation: new RedisModerationStore({ redis, keys }),
-    rateLimits: new RedisRateLimits({ redis, keys }),
+    state: guard(new RedisRoomStateStore({ redis, keys, idleTtlMs: options.historyIdleTtlMs }), 'state'),
+    inbox: guard(
+      new RedisPeerInbox({ redis, keys, capacity: options.inboxCapacity, ttlMs: options.inboxTtlMs }),
+      'inbox',
+    ),
+    registry: guard(new RedisConnectionRegistry({ redis, keys }), 'registry'),
+    presence: guard(new RedisRoomPresence({ redis, keys }), 'presence'),
+    gateways: guard(new RedisGatewayDirectory({ redis, keys }), 'gateway directory'),
+    moderation: guard(new RedisModerationStore({ redis, keys }), 'moderation'),
+    rateLimits: guard(new RedisRateLimits({ redis, keys }), 'rate limits'),
     ping: async () => {
       await redis.exists(keys.ping());
     },

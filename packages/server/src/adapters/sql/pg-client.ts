@@ -77,6 +77,13 @@ export class PgPoolClient implements SqlClient {
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     const connection = await this.pool.connect();
     let broken: Error | undefined;
+    // The pool listens for errors of idle connections only: one checked out for a transaction
+    // that loses its server (a restart, kill -9) emits 'error', which unheard would crash the
+    // process. Heard, the pending query rejects, the request answers 503, the connection is dropped.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    connection.on('error', onError);
     try {
       await connection.query('BEGIN');
       const result = await fn(new PgTransactionClient(connection));
@@ -91,6 +98,8 @@ export class PgPoolClient implements SqlClient {
       throw err;
     } finally {
       connection.release(broken);
+      // Dropped connections may still emit once more; keep a no-op listener on those.
+      if (broken === undefined) connection.removeListener('error', onError);
     }
   }
 
