@@ -232,6 +232,12 @@ describe('hostile input (regressions of the hostile-input issue)', () => {
     expect([res.status, res.body.room.status]).toEqual([200, 'ended']);
   });
 
+  it('closes a connection that sends invalid UTF-8 in a text frame with 1007, as documented', async () => {
+    const client = await WsTestClient.connect(srv.wsUrl, await srv.token(user()));
+    client.sendRaw(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), false);
+    expect(await client.waitClosed()).toBe(1007);
+  });
+
   it('still answers health checks after all of the above', async () => {
     expect((await http(srv.httpUrl, 'GET', '/healthz')).status).toBe(200);
   });
