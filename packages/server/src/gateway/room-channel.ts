@@ -189,6 +189,12 @@ export class RoomChannel {
         racedAny = true;
       }
     }
+    // What the joiner's snapshot holds is known here too: the position check and the catch-up
+    // then announce only partials newer than that, not every partial of a fresh channel again.
+    for (const [name, partial] of Object.entries(plan.state.partials)) {
+      if ((this.knownState.get(name)?.v ?? 0) < partial.v) this.knownState.set(name, partial);
+    }
+    this.pendingTotal = Math.max(this.pendingTotal, plan.state.total);
     if (racedAny) conn.sendFrame({ op: 'ss', room: this.room, total: this.pendingTotal, partials: raced });
     this.members.add(conn);
     getOrInsert(this.byCodec, conn.codec, () => new Set<ClientConnection>()).add(conn);

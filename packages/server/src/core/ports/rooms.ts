@@ -1,5 +1,6 @@
 import type { Room, RoomVisibility } from '@roomcast/protocol';
 import type { SeqReservations } from './seq-reservations.ts';
+import { StoreUnavailableError } from './store-unavailable.ts';
 
 export interface NewRoom {
   id: string;
@@ -31,22 +32,26 @@ export class HostHasLiveRoomError extends Error {
   }
 }
 
-/** Thrown when a room's region shard cannot be reached; the API answers 503 `unavailable`. */
-export class ShardUnavailableError extends Error {
+/**
+ * Thrown when a room's region shard cannot be reached; the API answers 503 `unavailable`. A
+ * StoreUnavailableError, so callers that do not map it themselves (a seq reservation under a
+ * publish) answer 503 too.
+ */
+export class ShardUnavailableError extends StoreUnavailableError {
   override readonly name = 'ShardUnavailableError';
   constructor(
     readonly region: string,
     cause?: unknown,
   ) {
-    super(`region shard ${region} is unavailable`, { cause });
+    super(`${region} region`, cause, `region shard ${region} is unavailable`);
   }
 }
 
 /** Thrown when the archive database is needed and cannot be reached; the API answers 503 `unavailable`. */
-export class ArchiveUnavailableError extends Error {
+export class ArchiveUnavailableError extends StoreUnavailableError {
   override readonly name = 'ArchiveUnavailableError';
   constructor(cause?: unknown) {
-    super('the room archive is unavailable', { cause });
+    super('archive', cause, 'the room archive is unavailable');
   }
 }
 

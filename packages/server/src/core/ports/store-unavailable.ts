@@ -6,12 +6,13 @@
  * core/unavailable-guard.ts); statements an engine refused for their content stay other errors.
  */
 export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(
     /** Which store: `collections`, `bus`, a region, … */
     readonly store: string,
     cause?: unknown,
+    message = `the ${store} store is temporarily unavailable`,
   ) {
-    super(`the ${store} store is temporarily unavailable`, { cause });
+    super(message, { cause });
   }
 }
