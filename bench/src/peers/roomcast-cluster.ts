@@ -117,6 +117,7 @@ export async function startRoomcastCluster(options: {
       'private',
       '--base-port',
       '0',
+      '--fail-fast',
     ],
     { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', logFd] },
   );

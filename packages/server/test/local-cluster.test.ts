@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +7,14 @@ import { alive } from '../src/local-cluster/cluster-engines.ts';
 import { parseClusterOptions } from '../src/local-cluster/cluster-options.ts';
 import { CLUSTER_JSON_PREFIX } from '../src/local-cluster/local-cluster.ts';
 import { parseTtl } from '../src/local-cluster/token-command.ts';
+import { waitUntil } from './helpers/engine-process.ts';
+import { hs256Token } from './helpers/hs256-token.ts';
+import { http } from './helpers/http.ts';
 import { WsTestClient } from './helpers/ws-test-client.ts';
 
 // `roomcast cluster` as a user runs it: a child process that starts its own engines (a private
-// PostgreSQL here, never the machine's) and roles, prints its endpoints, and stops all of it on SIGINT.
+// PostgreSQL here, never the machine's) and roles, prints its endpoints, supervises them (a killed
+// gateway or engine is restarted, a drained gateway replaced) and stops all of it on SIGINT.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = 'packages/server/src/cli.ts';
@@ -20,6 +25,8 @@ interface Endpoints {
   gateways: string[];
   worker: string;
   pids: number[];
+  roles: { name: string; role: string; pid: number; port: number }[];
+  engines: { name: string; pid: number; port: number; dir: string }[];
 }
 
 /** The environment without the machine's ROOMCAST_* settings, plus `extra`. */
@@ -34,6 +41,38 @@ let output = '';
 let exited: Promise<number | null> = Promise.resolve(null);
 let endpoints: Endpoints | undefined;
 const clients: WsTestClient[] = [];
+
+/** Every machine-readable line so far: the first once ready, one more after each restart. */
+function states(): Endpoints[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith(CLUSTER_JSON_PREFIX))
+    .map((l) => JSON.parse(l.slice(CLUSTER_JSON_PREFIX.length)) as Endpoints);
+}
+
+/** The last machine-readable line: the processes running now. */
+function current(): Endpoints {
+  const all = states();
+  return all[all.length - 1] as Endpoints;
+}
+
+function roleNamed(state: Endpoints, name: string) {
+  const role = state.roles.find((r) => r.name === name);
+  if (role === undefined) throw new Error(`no role ${name}`);
+  return role;
+}
+
+function engineNamed(state: Endpoints, name: string) {
+  const engine = state.engines.find((e) => e.name === name);
+  if (engine === undefined) throw new Error(`no engine server ${name}`);
+  return engine;
+}
+
+const answersReady = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 beforeAll(async () => {
   cluster = spawn(
@@ -138,16 +177,106 @@ describe('roomcast cluster', () => {
     }
   }, 60_000);
 
+  it('restarts a gateway killed with SIGKILL on its port, and the other processes keep running', async () => {
+    for (const c of clients) c.terminate();
+    const before = current();
+    const killed = roleNamed(before, 'gw1');
+    process.kill(killed.pid, 'SIGKILL');
+    await waitUntil(async () => roleNamed(current(), 'gw1').pid !== killed.pid, 60_000, 'gw1 restarted');
+    const after = current();
+    expect(roleNamed(after, 'gw1').port).toBe(killed.port);
+    expect(await answersReady(killed.port)).toBe(true);
+    expect(alive(killed.pid)).toBe(false);
+    const others = before.pids.filter((pid) => pid !== killed.pid);
+    expect(after.pids.filter((pid) => pid !== roleNamed(after, 'gw1').pid)).toEqual(others);
+    expect(others.filter((pid) => !alive(pid))).toEqual([]);
+    expect(output).toMatch(
+      new RegExp(
+        `restarting gw1 \\(gateway\\): pid ${killed.pid} exited unexpectedly \\(signal SIGKILL\\); restart 1 in 0\\.5 s`,
+      ),
+    );
+    expect(cluster?.exitCode).toBeNull();
+  }, 90_000);
+
+  it('replaces a gateway that drained (admin endpoint) with a fresh process', async () => {
+    const before = current();
+    const drained = roleNamed(before, 'gw2');
+    const admin = await hs256Token(SECRET, 'us_ops', ['admin']);
+    const res = await http(`http://127.0.0.1:${drained.port}`, 'POST', '/v1/admin/gateways/gw2/drain', {
+      token: admin,
+    });
+    expect(res.status).toBe(202);
+    await waitUntil(async () => roleNamed(current(), 'gw2').pid !== drained.pid, 60_000, 'gw2 replaced');
+    expect(await answersReady(drained.port)).toBe(true);
+    expect(output).toContain(`replacing gw2 (gateway): pid ${drained.pid} drained and exited 0`);
+    expect(output).not.toContain('stopping everything');
+    const after = current();
+    const others = before.pids.filter((pid) => pid !== drained.pid);
+    expect(after.pids.filter((pid) => pid !== roleNamed(after, 'gw2').pid)).toEqual(others);
+    expect(cluster?.exitCode).toBeNull();
+  }, 90_000);
+
+  it('restarts killed Redis shards and PostgreSQL on their own data: rooms and events written before are still there', async () => {
+    const api = current().apis[0] as string;
+    const host = await hs256Token(SECRET, 'us_keeper');
+    const created = await http(api, 'POST', '/v1/rooms', { token: host, body: { title: 'kept' } });
+    expect(created.status).toBe(201);
+    const room = created.body.room.id as string;
+    const sent = await http(api, 'POST', `/v1/rooms/${room}/events`, {
+      token: host,
+      body: { type: 'comment', data: { text: 'before the crash' } },
+    });
+    expect(sent.status).toBe(201);
+
+    const before = current();
+    // Both shards, so whichever holds the room's keys was killed.
+    const killed = ['postgres', 'redis shard 1', 'redis shard 2'].map((name) => engineNamed(before, name));
+    for (const server of killed) process.kill(server.pid, 'SIGKILL');
+    await waitUntil(
+      async () => killed.every((server) => engineNamed(current(), server.name).pid !== server.pid),
+      90_000,
+      'the engines restarted',
+    );
+    for (const server of killed) {
+      const now = engineNamed(current(), server.name);
+      expect(now).toMatchObject({ port: server.port, dir: server.dir });
+      expect(existsSync(server.dir)).toBe(true);
+      expect(output).toMatch(new RegExp(`restarting ${server.name}: pid ${server.pid} exited unexpectedly`));
+    }
+    // The roles' connections to the restarted servers come back by themselves, soon.
+    let read: Awaited<ReturnType<typeof http>> | undefined;
+    let events: Awaited<ReturnType<typeof http>> | undefined;
+    await waitUntil(
+      async () => {
+        read = await http(api, 'GET', `/v1/rooms/${room}`, { token: host });
+        events = await http(api, 'GET', `/v1/rooms/${room}/events`, { token: host });
+        return read.status === 200 && events.status === 200;
+      },
+      60_000,
+      'reading the room again',
+    );
+    expect(read?.body.room).toMatchObject({ id: room, title: 'kept' });
+    expect(
+      (events?.body.events as { type: string; data: { text: string } }[])
+        .filter((e) => e.type === 'comment')
+        .map((e) => e.data.text),
+    ).toEqual(['before the crash']);
+    expect(cluster?.exitCode).toBeNull();
+  }, 120_000);
+
   it('stops everything it started on SIGINT and exits 0', async () => {
-    const pids = (endpoints as Endpoints).pids;
+    const pids = current().pids;
     // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL.
     expect(pids).toHaveLength(12);
     expect(pids.every(alive)).toBe(true);
+    // And every process it ever ran, the restarted ones' predecessors too.
+    const everyPid = [...new Set(states().flatMap((s) => s.pids))];
     for (const c of clients) c.terminate();
     cluster?.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(output).toContain('roomcast cluster: stopped');
-    expect(pids.filter(alive)).toEqual([]);
+    expect(everyPid.filter(alive)).toEqual([]);
+    expect(current().engines.filter((e) => existsSync(e.dir))).toEqual([]);
   }, 60_000);
 });
 
@@ -164,6 +293,7 @@ describe('roomcast cluster options and token TTLs', () => {
         'private',
         '--base-port',
         '0',
+        '--fail-fast',
       ]),
     ).toEqual({
       gateways: 3,
@@ -171,6 +301,7 @@ describe('roomcast cluster options and token TTLs', () => {
       workers: 2,
       postgres: 'private',
       basePort: 0,
+      failFast: true,
     });
     expect(parseClusterOptions([])).toEqual({
       gateways: 2,
@@ -178,6 +309,7 @@ describe('roomcast cluster options and token TTLs', () => {
       workers: 1,
       postgres: 'auto',
       basePort: 8100,
+      failFast: false,
     });
     expect(parseClusterOptions(['--workers', '11'])).toMatch(/--workers must be a whole number from 1 to 10/);
     expect(parseClusterOptions(['--gateways', '0'])).toMatch(/--gateways must be/);

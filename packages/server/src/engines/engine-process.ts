@@ -74,12 +74,27 @@ export interface EngineProcess {
   readonly name: string;
   readonly port: number;
   readonly dir: string;
+  /** The current process (a new one after `restart`). */
   readonly child: ChildProcess;
   /** The output so far (for failure messages). */
   output(): string;
+  /**
+   * Resolves with how the current process ended (`exit code 1`, `signal SIGKILL`), at once when
+   * it is not running.
+   */
+  ended(): Promise<string>;
   /** SIGKILL, keeping the directory: a crash. */
   kill(): Promise<void>;
-  /** Stops the process (SIGTERM, then SIGKILL after 3 s) and deletes its directory; idempotent. */
+  /**
+   * Starts the binary again, on the same port and in the same directory (its data kept), after
+   * the process ended; resolves once it answers. Throws while the process still runs, or when the
+   * new one exits or does not answer in time. A `stop` meanwhile stops the new process too.
+   */
+  restart(): Promise<void>;
+  /**
+   * Stops the process (SIGTERM, then SIGKILL after 3 s) and deletes its directory when the launcher
+   * made it; idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -97,6 +112,53 @@ export interface EngineSpec {
   readyTimeoutMs?: number;
 }
 
+/** One spawned engine process: its exit, as a description, and its output. */
+interface Spawned {
+  readonly child: ChildProcess;
+  /** Resolves with `exit code N` or `signal SIG…` once the process has ended. */
+  readonly exited: Promise<string>;
+  ended(): boolean;
+}
+
+function spawnEngine(spec: EngineSpec, port: number, dir: string, collect: (chunk: Buffer) => void): Spawned {
+  const child = spawn(spec.binary, spec.args(port, dir), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let ended = false;
+  const exited = new Promise<string>((resolve) => {
+    const done = (how: string) => {
+      ended = true;
+      resolve(how);
+    };
+    child.once('exit', (code, signal) => done(signal === null ? `exit code ${code}` : `signal ${signal}`));
+    // A spawn failure (a binary gone meanwhile) emits 'error' and no 'exit'.
+    child.once('error', (err) => done(`spawn error: ${err.message}`));
+  });
+  return { child, exited, ended: () => ended };
+}
+
+/** Waits until `spec`'s ready check passes on `port`; kills the process when it does not. */
+async function awaitReady(
+  spec: EngineSpec,
+  port: number,
+  proc: Spawned,
+  output: () => string,
+): Promise<void> {
+  try {
+    await waitUntil(
+      async () => {
+        if (proc.ended()) throw new Error(`${spec.name} exited at start: ${output().trim().slice(-2000)}`);
+        return (spec.ready ?? tcpAnswers)(port);
+      },
+      spec.readyTimeoutMs ?? 15_000,
+      spec.name,
+    );
+  } catch (err) {
+    proc.child.kill('SIGKILL');
+    throw err;
+  }
+}
+
 /**
  * Starts an engine binary (redis-server, nats-server, nutcracker, …) on a free loopback port in a
  * temp directory and waits until it answers. Tests own the process: stop() it in afterAll.
@@ -104,51 +166,44 @@ export interface EngineSpec {
 export async function startEngine(spec: EngineSpec): Promise<EngineProcess> {
   const port = spec.port ?? (await freePort());
   const dir = spec.dir ?? (await mkdtemp(join(tmpdir(), `roomcast-${spec.name}-`)));
-  const child = spawn(spec.binary, spec.args(port, dir), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let exitedEarly = false;
-  void exited.then(() => {
-    exitedEarly = true;
-  });
-  try {
-    await waitUntil(
-      async () => {
-        if (exitedEarly) throw new Error(`${spec.name} exited at start: ${output.trim().slice(-2000)}`);
-        return (spec.ready ?? tcpAnswers)(port);
-      },
-      spec.readyTimeoutMs ?? 15_000,
-      spec.name,
-    );
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
+  let current = spawnEngine(spec, port, dir, collect);
+  await awaitReady(spec, port, current, () => output);
   let stopped = false;
+  const stopCurrent = async () => {
+    const proc = current;
+    if (proc.ended()) return;
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 3000);
+    await proc.exited;
+    clearTimeout(timer);
+  };
   return {
     name: spec.name,
     port,
     dir,
-    child,
+    get child() {
+      return current.child;
+    },
     output: () => output,
+    ended: () => current.exited,
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      if (!current.ended()) current.child.kill('SIGKILL');
+      await current.exited;
+    },
+    restart: async () => {
+      if (stopped) throw new Error(`${spec.name} was stopped`);
+      if (!current.ended()) throw new Error(`${spec.name} (pid ${current.child.pid}) is still running`);
+      current = spawnEngine(spec, port, dir, collect);
+      await awaitReady(spec, port, current, () => output);
     },
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopCurrent();
       if (spec.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };

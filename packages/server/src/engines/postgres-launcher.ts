@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -30,6 +30,14 @@ export interface LaunchedPostgres {
   pause(): Promise<void>;
   /** Starts a paused server again on the same port and waits until it answers. */
   resume(): Promise<void>;
+  /**
+   * Starts the server again after it ended by itself (a crash, a kill -9): same port, same data
+   * directory (PostgreSQL replays its WAL); waits until it answers. Throws when it cannot start yet,
+   * e.g. while the dead server's backends still hold its shared memory: try again a little later.
+   */
+  restart(): Promise<void>;
+  /** The server process's PID from `postmaster.pid`; undefined when the server is not running. */
+  postmasterPid(): number | undefined;
   /** Stops the server and deletes its directory; idempotent. */
   stop(): Promise<void>;
 }
@@ -204,6 +212,13 @@ export async function launchPostgres(opts: { databases: readonly string[] }): Pr
     resume: async () => {
       if (!running && !stopped) await start();
     },
+    restart: async () => {
+      if (stopped) throw new Error('PostgreSQL was stopped');
+      // pg_ctl runs the server as a daemon: it died without telling us, so `running` is stale.
+      running = false;
+      await start();
+    },
+    postmasterPid: () => (running ? readPostmasterPid(dataDir) : undefined),
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -212,4 +227,14 @@ export async function launchPostgres(opts: { databases: readonly string[] }): Pr
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The first line of `postmaster.pid`: the server's PID, while the file exists. */
+function readPostmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,11 +5,34 @@ import { TWEMPROXY_SAFE_OPTIONS } from '../adapters/redis/redis-collections.ts';
 import { type EngineProcess, findBinary, freePort, startEngine } from './engine-process.ts';
 
 /**
- * A private redis-server on a free loopback port, in memory only (no RDB, no AOF). Pass `port` to
- * start one again on the same address (a restart).
+ * How a redis-server keeps its data. The default, `appendonly` with `appendfsync everysec`, is what
+ * a deployment runs: every write is in the append-only file (the OS's cache) before Redis answers,
+ * so a killed and restarted server reloads it; fsync once a second bounds what a machine crash
+ * loses. `{ appendonly: false }` keeps everything in memory only (no AOF, no RDB snapshots).
  */
-export function startRedisServer(port?: number): Promise<EngineProcess> {
+export interface RedisDurability {
+  /** Default true. */
+  appendonly?: boolean;
+  /** When the AOF is fsynced: after every write, once a second (default), or when the OS likes. */
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+export interface RedisServerOptions extends RedisDurability {
+  /** Reuse this port (a restart on the same address) instead of a new free one. */
+  port?: number;
+  /** Reuse this directory (and the AOF in it) instead of a new temp one. */
+  dir?: string;
+}
+
+/**
+ * A private redis-server on a free loopback port with its files in a temp directory; durable as
+ * `RedisDurability` says (AOF, fsync every second, by default), never RDB snapshots. A number is
+ * `{ port }`: start one again on the same address (a restart; a new directory, so no data).
+ */
+export function startRedisServer(options: RedisServerOptions | number = {}): Promise<EngineProcess> {
+  const opts: RedisServerOptions = typeof options === 'number' ? { port: options } : options;
   const binary = findBinary('redis-server', 'redis-server');
+  const appendonly = opts.appendonly ?? true;
   return startEngine({
     name: 'redis-server',
     binary,
@@ -21,11 +44,13 @@ export function startRedisServer(port?: number): Promise<EngineProcess> {
       '--save',
       '',
       '--appendonly',
-      'no',
+      appendonly ? 'yes' : 'no',
+      ...(appendonly ? ['--appendfsync', opts.appendfsync ?? 'everysec'] : []),
       '--dir',
       dir,
     ],
-    ...(port === undefined ? {} : { port }),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(opts.dir === undefined ? {} : { dir: opts.dir }),
   });
 }
 
@@ -71,8 +96,12 @@ export interface ShardedRedis {
   stop(): Promise<void>;
 }
 
-export async function startShardedRedis(shardCount = 2): Promise<ShardedRedis> {
-  const shards = await Promise.all(Array.from({ length: shardCount }, () => startRedisServer()));
+/** `shardCount` redis-servers, durable as `durability` says (AOF by default), behind one nutcracker. */
+export async function startShardedRedis(
+  shardCount = 2,
+  durability: RedisDurability = {},
+): Promise<ShardedRedis> {
+  const shards = await Promise.all(Array.from({ length: shardCount }, () => startRedisServer(durability)));
   try {
     const proxy = await startNutcracker(shards.map((s) => s.port));
     return {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type EngineProcess, findBinary } from '../engines/engine-process.ts';
 import { launchNats } from '../engines/nats-launcher.ts';
 import { findPostgresBinaries, launchPostgres } from '../engines/postgres-launcher.ts';
-import { startShardedRedis } from '../engines/redis-launcher.ts';
+import { type RedisDurability, startShardedRedis } from '../engines/redis-launcher.ts';
 import { launchZookeeper, zookeeperCommand } from '../engines/zookeeper-launcher.ts';
 import { type MachinePostgres, openMachinePostgres } from './machine-postgres.ts';
 
@@ -17,13 +16,35 @@ export interface ClusterEngine {
   readonly settings: Record<string, string>;
   /** Lines for the endpoint block (`Redis  redis://…`). */
   readonly endpoints: readonly string[];
-  /** Server processes this engine runs (empty for a server the machine runs). */
-  pids(): number[];
-  /** Resolves with a reason when a server process of this engine ends by itself. */
-  readonly died: Promise<string>;
-  /** Stops what this engine started; idempotent. */
+  /** The server processes this engine runs (none for a server the machine runs). */
+  readonly servers: readonly EngineServer[];
+  /** Stops what this engine started and deletes the directories it created; idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * One server process of an engine, which the cluster restarts when it dies: on the same port and
+ * its own data directory, so the roles' connections find it again with its data.
+ */
+export interface EngineServer {
+  /** `postgres`, `redis shard 1`, `nutcracker`, `nats`, `zookeeper`. */
+  readonly name: string;
+  readonly port: number;
+  /** Its files, kept across restarts; deleted by the engine's `stop` only. */
+  readonly dir: string;
+  /** The current process's PID. */
+  pid(): number | undefined;
+  /** Resolves with how the current process ended (`exit code 1`, `signal SIGKILL`); at once when it is not running. */
+  ended(): Promise<string>;
+  /** Starts it again after it ended; resolves once it answers, throws when it cannot start. */
+  restart(): Promise<void>;
+}
+
+/**
+ * The local cluster's Redis keeps its data as a deployment would (`appendonly yes`, `appendfsync
+ * everysec`): a shard that is killed and restarted reloads its append-only file.
+ */
+export const CLUSTER_REDIS_DURABILITY: RedisDurability = { appendonly: true, appendfsync: 'everysec' };
 
 /**
  * How to start one engine. The cluster command checks every binary first (so a missing one fails
@@ -48,15 +69,16 @@ export function clusterEngines(opts: {
   return [postgresStarter(opts), redisStarter(), natsStarter(), zookeeperStarter()];
 }
 
-/** Resolves with a reason when `engine` exits. */
-function exitOf(engine: EngineProcess): Promise<string> {
-  return new Promise((resolve) => {
-    if (engine.child.exitCode !== null || engine.child.signalCode !== null)
-      resolve(`${engine.name} (pid ${engine.child.pid}) is not running`);
-    engine.child.once('exit', (code, signal) =>
-      resolve(`${engine.name} (pid ${engine.child.pid}) exited (${signal ?? `code ${code}`})`),
-    );
-  });
+/** An engine server started by `startEngine`: restartable in place. */
+function serverOf(name: string, engine: EngineProcess): EngineServer {
+  return {
+    name,
+    port: engine.port,
+    dir: engine.dir,
+    pid: () => engine.child.pid,
+    ended: () => engine.ended(),
+    restart: () => engine.restart(),
+  };
 }
 
 function redisStarter(): EngineStarter {
@@ -67,8 +89,7 @@ function redisStarter(): EngineStarter {
       findBinary('nutcracker', 'nutcracker');
     },
     start: async () => {
-      const redis = await startShardedRedis(2);
-      const all = [...redis.shards, redis.proxy];
+      const redis = await startShardedRedis(2, CLUSTER_REDIS_DURABILITY);
       return {
         name: 'redis',
         settings: {
@@ -78,10 +99,12 @@ function redisStarter(): EngineStarter {
         endpoints: [
           `Redis       redis://127.0.0.1:${redis.proxy.port}  (nutcracker over shards ${redis.shards
             .map((s) => `127.0.0.1:${s.port}`)
-            .join(', ')})`,
+            .join(', ')}; append-only files)`,
         ],
-        pids: () => all.map((e) => e.child.pid ?? 0),
-        died: Promise.race(all.map(exitOf)),
+        servers: [
+          ...redis.shards.map((shard, i) => serverOf(`redis shard ${i + 1}`, shard)),
+          serverOf('nutcracker', redis.proxy),
+        ],
         stop: () => redis.stop(),
       };
     },
@@ -100,8 +123,7 @@ function natsStarter(): EngineStarter {
         name: 'nats',
         settings: { ROOMCAST_BUS_ENGINE: 'nats', ROOMCAST_BUS_URL: `nats://127.0.0.1:${nats.port}` },
         endpoints: [`NATS        nats://127.0.0.1:${nats.port}`],
-        pids: () => [nats.child.pid ?? 0],
-        died: exitOf(nats),
+        servers: [serverOf('nats', nats)],
         stop: () => nats.stop(),
       };
     },
@@ -125,8 +147,7 @@ function zookeeperStarter(): EngineStarter {
           ROOMCAST_COORDINATION_ZOOKEEPER_CONNECT: `127.0.0.1:${zookeeper.port}`,
         },
         endpoints: [`ZooKeeper   127.0.0.1:${zookeeper.port}`],
-        pids: () => [zookeeper.child.pid ?? 0],
-        died: exitOf(zookeeper),
+        servers: [serverOf('zookeeper', zookeeper)],
         stop: () => zookeeper.stop(),
       };
     },
@@ -176,47 +197,46 @@ function postgresStarter(opts: {
           endpoints: [
             `PostgreSQL  ${server.dsn('…')}  (the machine's server; databases ${server.prefix}*, dropped on stop)`,
           ],
-          pids: () => [],
-          died: new Promise<string>(() => {}),
+          servers: [],
           stop: () => server.dropDatabases(),
         };
       }
       findPostgresBinaries();
       const pg = await launchPostgres({ databases: CLUSTER_DATABASES });
-      const postmasterPid = readPostmasterPid(pg.dataDir);
-      let watch: NodeJS.Timeout | undefined;
-      // pg_ctl runs the server as a daemon, not our child: watch its PID instead of an exit event.
-      const died = new Promise<string>((resolve) => {
-        watch = setInterval(() => {
-          if (postmasterPid !== undefined && !alive(postmasterPid)) {
-            clearInterval(watch);
-            resolve(`postgres (pid ${postmasterPid}) exited`);
-          }
-        }, 1000);
-        watch.unref();
-      });
       return {
         name: 'postgresql',
         settings: postgresSettings(pg.dsn),
         endpoints: [`PostgreSQL  ${pg.dsn('…')}  (private instance in ${pg.dataDir}, removed on stop)`],
-        pids: () => (postmasterPid === undefined ? [] : [postmasterPid]),
-        died,
-        stop: async () => {
-          clearInterval(watch);
-          await pg.stop();
-        },
+        servers: [
+          {
+            name: 'postgres',
+            port: pg.port,
+            dir: pg.dataDir,
+            pid: () => pg.postmasterPid(),
+            ended: () => postmasterEnded(pg.postmasterPid()),
+            restart: () => pg.restart(),
+          },
+        ],
+        stop: () => pg.stop(),
       };
     },
   };
 }
 
-function readPostmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * pg_ctl runs the server as a daemon, not our child, so there is no exit event: this polls its
+ * PID and resolves once it is gone.
+ */
+function postmasterEnded(pid: number | undefined): Promise<string> {
+  if (pid === undefined || !alive(pid)) return Promise.resolve('not running');
+  return new Promise((resolve) => {
+    const watch = setInterval(() => {
+      if (alive(pid)) return;
+      clearInterval(watch);
+      resolve('no exit status: pg_ctl runs it as a daemon');
+    }, 500);
+    watch.unref();
+  });
 }
 
 /** True while `pid` runs (a zombie counts as gone). */

@@ -1,10 +1,11 @@
 import type { PostgresMode } from './cluster-engines.ts';
 
-export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P]
+export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--fail-fast]
 
 Starts a local cluster on loopback: PostgreSQL, two Redis shards behind nutcracker, NATS, then
 N gateways, M API nodes, W workers (sharing jobs through ZooKeeper) and one settler as child
-processes; prints the endpoints.
+processes; prints the endpoints, and supervises them: a process that dies is restarted (with
+backoff, on its port and data), a drained gateway is replaced by a fresh one.
 Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 
   --gateways N   gateway processes (default 2)
@@ -15,6 +16,8 @@ Ctrl-C (SIGINT) or SIGTERM stops everything it started.
                  private: always a private instance in a temp dir
   --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1 (default 8100);
                  0 picks free ports
+  --fail-fast    no restarts: the first process that exits unexpectedly (a drained gateway too) stops
+                 everything, exit code 1
 ROOMCAST_JWT_SECRET is the token secret when set (else one is generated). Other ROOMCAST_* settings
 in the environment reach every role. See docs/cluster.md.`;
 
@@ -24,14 +27,27 @@ export interface ClusterOptions {
   workers: number;
   postgres: PostgresMode;
   basePort: number;
+  /** Stop everything (exit 1) on the first unexpected exit instead of restarting. */
+  failFast: boolean;
 }
 
 /** Parses `roomcast cluster` flags; a string is the error to print. */
 export function parseClusterOptions(argv: readonly string[]): ClusterOptions | 'help' | string {
-  const options: ClusterOptions = { gateways: 2, apis: 2, workers: 1, postgres: 'auto', basePort: 8100 };
+  const options: ClusterOptions = {
+    gateways: 2,
+    apis: 2,
+    workers: 1,
+    postgres: 'auto',
+    basePort: 8100,
+    failFast: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--fail-fast') {
+      options.failFast = true;
+      continue;
+    }
     const [flag, inline] = arg.startsWith('--') ? arg.split('=', 2) : [arg, undefined];
     const value = inline ?? argv[++i];
     if (value === undefined) return `${flag} needs a value`;

@@ -8,6 +8,8 @@ import { defaultWebRoot } from '../api/web-app.ts';
 import { freePort } from '../engines/engine-process.ts';
 import { type ClusterEngine, clusterEngines } from './cluster-engines.ts';
 import { CLUSTER_HELP, type ClusterOptions, parseClusterOptions } from './cluster-options.ts';
+import { ProcessSupervisor } from './process-supervisor.ts';
+import { DEFAULT_BACKOFF } from './restart-backoff.ts';
 import { type RoleProcess, spawnRole } from './role-process.ts';
 
 const REGIONS = 'us,eu,ap';
@@ -53,13 +55,47 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long an engine's end waits before the supervisor acts on it: a Ctrl-C in the terminal reaches
+ * the engines too, and our own SIGINT handler should get to stop everything first.
+ */
+const ENGINE_GRACE_MS = 1000;
+
+/** One role of the cluster: name, port and settings stay; a restart gives it a new process. */
+interface RoleSlot {
+  readonly name: string;
+  readonly role: RoleProcess['role'];
+  readonly port: number;
+  current: RoleProcess;
+}
+
+/** Waits for `step`, or less once `signal` aborts (then `step`'s outcome no longer matters). */
+async function unlessAborted(step: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) {
+    step.catch(() => undefined);
+    return;
+  }
+  let onAbort: () => void = () => undefined;
+  const abort = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([step, abort]);
+  } finally {
+    // One listener per restart would add up over a long run (and Node warns past ten).
+    signal.removeEventListener('abort', onAbort);
+  }
+}
 
 /**
  * `roomcast cluster`: starts the engines, then the roles (the first API node alone, since it runs
- * the schema migrations, then the others), prints the endpoints, and runs until SIGINT/SIGTERM
- * (exit 0) or until a role or engine dies (exit 1). Either way it stops the roles (SIGTERM, then
- * SIGKILL after a deadline), then the engines in reverse order. Returns the exit code.
+ * the schema migrations, then the others), prints the endpoints, and supervises everything until
+ * SIGINT/SIGTERM (exit 0): a process that dies is restarted with backoff on its port, settings and
+ * data, a drained gateway is replaced at once (`ProcessSupervisor`). A process that ends while the
+ * cluster starts, or any unexpected end with `--fail-fast`, stops everything instead (exit 1).
+ * Either way it stops the roles (SIGTERM, then SIGKILL after a deadline), then the engines in
+ * reverse order. Returns the exit code.
  */
 export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseClusterOptions(argv);
@@ -97,22 +133,21 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
   const engines: ClusterEngine[] = [];
-  const roles: RoleProcess[] = [];
+  const slots: RoleSlot[] = [];
   let reason: StopReason | undefined;
-  let stopping = false;
   let wake: () => void = () => undefined;
   const woken = new Promise<void>((resolve) => {
     wake = resolve;
   });
   const end = (why: StopReason) => {
-    if (reason !== undefined || stopping) return;
+    if (reason !== undefined) return;
     reason = why;
     wake();
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (reason !== undefined) {
       // A second Ctrl-C: no more waiting for roles to drain.
-      for (const role of roles) role.kill();
+      for (const slot of slots) slot.current.kill();
       return;
     }
     note(`${signal}: stopping`);
@@ -121,14 +156,23 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const watchRole = (role: RoleProcess) => {
-    void role.exited.then((how) => {
+  const state = () => ({ roles: slots.map((s) => s.current), engines });
+  const supervisor = new ProcessSupervisor({
+    backoff: DEFAULT_BACKOFF,
+    log: note,
+    onFatal: (proc, how) => {
+      const output = proc.output?.();
       end({
         kind: 'failure',
-        text: `${role.name} (pid ${role.pid}) exited unexpectedly (${how}); last output:\n${lastLines(role.output())}`,
+        text:
+          `${proc.label}: pid ${proc.pid()} exited unexpectedly (${how.how})` +
+          (output === undefined ? '' : `; last output:\n${lastLines(output)}`),
       });
-    });
-  };
+    },
+    // The machine-readable line again: scripts take the last one for the current PIDs.
+    onRestarted: () => printClusterJson(state()),
+  });
+
   const baseEnv: NodeJS.ProcessEnv = {
     ...env,
     ROOMCAST_JWT_SECRET: secret,
@@ -144,16 +188,26 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     extra: Record<string, string> = {},
   ) => {
     const settings = engines.reduce<Record<string, string>>((all, e) => Object.assign(all, e.settings), {});
-    const proc = spawnRole({
-      name,
-      role,
-      port,
-      logDir,
-      env: { ...baseEnv, ...settings, ROOMCAST_PORT: String(port), ...extra },
+    const roleEnv = { ...baseEnv, ...settings, ROOMCAST_PORT: String(port), ...extra };
+    const spawn = () => spawnRole({ name, role, port, logDir, env: roleEnv });
+    const slot: RoleSlot = { name, role, port, current: spawn() };
+    slots.push(slot);
+    supervisor.watch({
+      label: `${name} (${role})`,
+      pid: () => slot.current.pid,
+      ended: async () => {
+        const exit = await slot.current.exited;
+        return { how: exit.how, clean: exit.code === 0 };
+      },
+      output: () => slot.current.output(),
+      // A gateway exits 0 by itself only after an admin drain: it withdrew from dispatch first.
+      replaceWhenClean: role === 'gateway',
+      restart: async (signal) => {
+        slot.current = spawn();
+        await unlessAborted(slot.current.ready(READY_TIMEOUT_MS), signal);
+      },
     });
-    roles.push(proc);
-    watchRole(proc);
-    return proc;
+    return slot.current;
   };
   /** Waits for `step`, or returns early once a signal or a failure asked to stop. */
   const unlessStopped = async (step: Promise<unknown>) => {
@@ -165,11 +219,15 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       if (reason !== undefined) break;
       const engine = await starter.start();
       engines.push(engine);
-      void engine.died.then(async (why) => {
-        // A Ctrl-C in the terminal reaches the engines too: give our own SIGINT handler a moment.
-        await sleep(1000);
-        end({ kind: 'failure', text: `${why} unexpectedly` });
-      });
+      for (const server of engine.servers) {
+        supervisor.watch({
+          label: server.name,
+          pid: () => server.pid(),
+          ended: async () => ({ how: await server.ended(), clean: false }),
+          restart: () => server.restart(),
+          graceMs: ENGINE_GRACE_MS,
+        });
+      }
     }
     if (reason === undefined) {
       const first = start('api1', 'api', ports.apis[0] as number);
@@ -197,14 +255,19 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
   }
 
   if (reason === undefined) {
-    printEndpoints({ roles, engines, secretFromEnv: envSecret !== undefined, secret, logDir });
+    // A process that cannot start would only crash again: restarts begin once everything is up.
+    if (!options.failFast) supervisor.startRestarting();
+    printEndpoints({ ...state(), secretFromEnv: envSecret !== undefined, secret, logDir });
     await woken;
   }
-  stopping = true;
   const why = reason ?? { kind: 'failure', text: 'stopped' };
   if (why.kind === 'failure')
     console.error(`roomcast cluster: ${why.text}\nroomcast cluster: stopping everything`);
-  await Promise.all(roles.map((r) => r.stop(ROLE_STOP_DEADLINE_MS)));
+  // No restarts from here on; a restart in progress has spawned its process already, so it is stopped too.
+  const supervised = supervisor.stop();
+  await Promise.all(slots.map((slot) => slot.current.stop(ROLE_STOP_DEADLINE_MS)));
+  // An engine restart in progress finishes first, so that `stop` below stops what it started.
+  await supervised;
   for (const engine of engines.reverse()) {
     await engine.stop().catch((err: unknown) => {
       console.error(`roomcast cluster: stopping ${engine.name} failed: ${(err as Error).message}`);
@@ -236,7 +299,6 @@ function printEndpoints(run: {
   const apis = run.roles.filter((r) => r.role === 'api');
   const gateways = run.roles.filter((r) => r.role === 'gateway');
   const workers = run.roles.filter((r) => r.role === 'worker');
-  const worker = workers[0];
   const settler = run.roles.find((r) => r.role === 'settler');
   const api = apis[0] ? url(apis[0]) : '';
   const webBuilt = existsSync(join(defaultWebRoot(), 'index.html'));
@@ -267,13 +329,26 @@ function printEndpoints(run: {
     'Ctrl-C stops everything this command started.',
   ];
   console.log(lines.join('\n'));
+  printClusterJson(run);
+}
+
+/**
+ * The machine-readable line: endpoints and every process the command runs, printed once ready and
+ * again after each restart (the last one names the current PIDs).
+ */
+function printClusterJson(run: { roles: readonly RoleProcess[]; engines: readonly ClusterEngine[] }): void {
+  const url = (r: RoleProcess) => `http://127.0.0.1:${r.port}`;
+  const servers = run.engines.flatMap((e) => e.servers);
+  const enginePids = servers.map((s) => s.pid()).filter((pid) => pid !== undefined);
+  const worker = run.roles.find((r) => r.role === 'worker');
   const machine = {
-    apis: apis.map(url),
-    gateways: gateways.map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
+    apis: run.roles.filter((r) => r.role === 'api').map(url),
+    gateways: run.roles.filter((r) => r.role === 'gateway').map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
     worker: worker ? url(worker) : undefined,
-    pids: [...run.roles.map((r) => r.pid), ...run.engines.flatMap((e) => e.pids())],
+    pids: [...run.roles.map((r) => r.pid), ...enginePids],
     roles: run.roles.map((r) => ({ name: r.name, role: r.role, pid: r.pid, port: r.port })),
-    enginePids: run.engines.flatMap((e) => e.pids()),
+    enginePids,
+    engines: servers.map((s) => ({ name: s.name, pid: s.pid(), port: s.port, dir: s.dir })),
   };
   console.log(`${CLUSTER_JSON_PREFIX}${JSON.stringify(machine)}`);
 }

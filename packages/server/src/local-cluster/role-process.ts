@@ -6,7 +6,18 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
-/** A `roomcast <role>` child process of the local cluster; its output goes to `<logDir>/<name>.log`. */
+/** How a role process ended. */
+export interface RoleExit {
+  /** The exit code; null when a signal ended it (or it never started). */
+  readonly code: number | null;
+  /** `exit code 1`, `signal SIGKILL`, `spawn error: …`. */
+  readonly how: string;
+}
+
+/**
+ * A `roomcast <role>` child process of the local cluster; its output goes to `<logDir>/<name>.log`
+ * (appended to, so a restarted role's log goes on in the same file).
+ */
 export interface RoleProcess {
   /** `api1`, `gw2`, `worker`, `settler`. */
   readonly name: string;
@@ -15,8 +26,8 @@ export interface RoleProcess {
   readonly port: number;
   readonly pid: number;
   readonly logFile: string;
-  /** Resolves with a description of how it ended (`exit code 1`, `signal SIGKILL`). */
-  readonly exited: Promise<string>;
+  /** Resolves with how it ended. */
+  readonly exited: Promise<RoleExit>;
   running(): boolean;
   /** The last output, for failure messages. */
   output(): string;
@@ -56,15 +67,15 @@ export function spawnRole(opts: {
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<string>((resolve) => {
+  const exited = new Promise<RoleExit>((resolve) => {
     child.once('exit', (code, signal) => {
       log.end();
-      resolve(signal === null ? `exit code ${code}` : `signal ${signal}`);
+      resolve({ code, how: signal === null ? `exit code ${code}` : `signal ${signal}` });
     });
     // A spawn failure emits 'error' and no 'exit'.
     child.once('error', (err) => {
       log.end();
-      resolve(`spawn error: ${err.message}`);
+      resolve({ code: null, how: `spawn error: ${err.message}` });
     });
   });
   let ended = false;
