@@ -28,8 +28,9 @@ Roles:
   settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
             --rooms.shards and --rooms.archive (PostgreSQL). Run as many as you like, kill any
   cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
-            N gateways, M API nodes, a worker and a settler, prints the endpoints; Ctrl-C stops it all.
-            --gateways N --apis M [--postgres auto|machine|private] [--base-port P]; see --help
+            N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
+            what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
+            --gateways N --apis M [--postgres auto|machine|private] [--base-port P] [--fail-fast]; see --help
   token     prints a token signed with ROOMCAST_JWT_SECRET: --user eu_alice [--roles admin] [--ttl 1h]
   help      this text; \`roomcast help settings\` lists every setting with its env var and flag
   version   print the version
