@@ -126,7 +126,7 @@ export const configSchema = z
          * that died between storing and publishing, a bus hiccup) still reaches every viewer within
          * about this time, even in a room where nothing else is published. 0 turns the check off.
          */
-        positionCheckIntervalMs: z.number().int().min(0).max(600_000).default(3_000),
+        positionCheckIntervalMs: z.number().int().min(0).max(600_000).default(2_000),
       })
       .strict()
       .prefault({}),

@@ -15,6 +15,6 @@ export function isRedisUnavailable(err: unknown): boolean {
 }
 
 const UNAVAILABLE_REPLY =
-  /^(ERR (Connection refused|Connection reset|Connection timed out|Server .*(timed out|closed))|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)/i;
+  /^(ERR (Connection refused|Connection reset|Connection timed out|Invalid argument|Server .*(timed out|closed))|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)/i;
 const CONNECTION_LOST =
   /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE/;

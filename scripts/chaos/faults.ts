@@ -1,0 +1,103 @@
+/** The faults of the suite and how each is injected into a running `roomcast cluster`. */
+import type { ClusterChild } from './cluster.ts';
+import { http } from './http.ts';
+import type { Viewer } from './viewer.ts';
+
+export const FAULTS = [
+  'kill-gateway',
+  'kill-api',
+  'kill-worker',
+  'kill-settler',
+  'drain-gateway',
+  'kill-redis-1',
+  'kill-redis-2',
+  'kill-nutcracker',
+  'kill-nats',
+  'kill-postgres',
+  'kill-zookeeper',
+] as const;
+export type FaultName = (typeof FAULTS)[number];
+
+export function isFault(name: string): name is FaultName {
+  return (FAULTS as readonly string[]).includes(name);
+}
+
+/** A fault that was injected: which process (by its machine-line name) and PID, and when. */
+export interface Injected {
+  fault: FaultName;
+  target: string;
+  pid: number | undefined;
+  at: number;
+  /** Why it could not be injected, if so. */
+  error?: string;
+}
+
+const ENGINE_OF: Partial<Record<FaultName, string>> = {
+  'kill-redis-1': 'redis shard 1',
+  'kill-redis-2': 'redis shard 2',
+  'kill-nutcracker': 'nutcracker',
+  'kill-nats': 'nats',
+  'kill-postgres': 'postgres',
+  'kill-zookeeper': 'zookeeper',
+};
+
+/** The gateway holding most of the suite's viewers right now (so the fault hits someone). */
+function busiestGateway(cluster: ClusterChild, viewers: readonly Viewer[]): string | undefined {
+  const gateways = cluster.latest.roles.filter((r) => r.role === 'gateway');
+  let best: { name: string; count: number } | undefined;
+  for (const gateway of gateways) {
+    const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
+    const count = viewers.filter((v) => v.joined && v.gateway === url).length;
+    if (best === undefined || count > best.count) best = { name: gateway.name, count };
+  }
+  return best?.name;
+}
+
+export async function inject(
+  fault: FaultName,
+  cluster: ClusterChild,
+  viewers: readonly Viewer[],
+  adminToken: string,
+  random: () => number,
+): Promise<Injected> {
+  const roles = cluster.latest.roles;
+  const pick = (role: string) => {
+    const of = roles.filter((r) => r.role === role);
+    return of[Math.floor(random() * of.length)]?.name;
+  };
+  let target: string | undefined;
+  switch (fault) {
+    case 'kill-gateway':
+    case 'drain-gateway':
+      target = busiestGateway(cluster, viewers);
+      break;
+    case 'kill-api':
+      target = pick('api');
+      break;
+    case 'kill-worker':
+      target = pick('worker');
+      break;
+    case 'kill-settler':
+      target = pick('settler');
+      break;
+    default:
+      target = ENGINE_OF[fault];
+  }
+  const at = Date.now();
+  if (target === undefined) return { fault, target: '?', pid: undefined, at, error: 'no such process' };
+  const pid = cluster.pids().get(target);
+  if (pid === undefined) return { fault, target, pid, at, error: 'not running (no PID in the machine line)' };
+  if (fault === 'drain-gateway') {
+    const role = roles.find((r) => r.name === target);
+    cluster.expect(target, pid);
+    const result = await http('POST', `http://127.0.0.1:${role?.port}/v1/admin/gateways/${target}/drain`, {
+      token: adminToken,
+      timeoutMs: 5000,
+    });
+    if (result.status >= 300)
+      return { fault, target, pid, at, error: `drain → ${result.outcome} ${result.text.slice(0, 200)}` };
+    return { fault, target, pid, at };
+  }
+  const killed = cluster.kill9(target);
+  return killed === undefined ? { fault, target, pid, at, error: 'kill failed' } : { fault, target, pid, at };
+}
