@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:http';
-import { ErrorCodes, msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@roomcast/protocol';
+import { ErrorCodes } from '@roomcast/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { ControlClient, until } from './helpers/control-client.ts';
 import { http } from './helpers/http.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
 
@@ -475,78 +475,6 @@ function violation(spec: RequestSpec, answer: Answer): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Control clients.
 
-/** A well-behaved client: joins the room and records every event it gets. */
-class ControlClient {
-  readonly ws: WebSocket;
-  readonly events: Array<{ seq: number; type: string; data: Record<string, unknown> }> = [];
-  readonly problems: string[] = [];
-  closeCode: number | undefined;
-  private joined: ((error?: string) => void) | undefined;
-
-  private constructor(
-    readonly binary: boolean,
-    token: string,
-    readonly room: string,
-  ) {
-    this.ws = new WebSocket(
-      `${srv.wsUrl}?token=${encodeURIComponent(token)}`,
-      binary ? SUBPROTOCOL_MSGPACK : SUBPROTOCOL_JSON,
-    );
-    this.ws.on('error', () => undefined);
-    this.ws.on('close', (code) => {
-      this.closeCode = code;
-    });
-    this.ws.on('message', (data: Buffer) => {
-      let frame: { op: string; room?: string; events?: ControlClient['events']; dropped?: number };
-      try {
-        frame = (
-          binary ? msgpackCodec.decode(new Uint8Array(data)) : JSON.parse(data.toString('utf8'))
-        ) as typeof frame;
-      } catch (err) {
-        this.problems.push(`undecodable frame: ${String(err)}`);
-        return;
-      }
-      if (frame.op === 'joined' && frame.room === room) this.joined?.();
-      if (frame.op === 'error') this.joined?.(JSON.stringify(frame));
-      if (frame.op === 'error' || frame.op === 'left' || frame.op === 'reset')
-        this.problems.push(`unexpected ${JSON.stringify(frame).slice(0, 200)}`);
-      if (frame.op === 'ts' && frame.room === room) {
-        if (frame.dropped !== undefined) this.problems.push(`events dropped: ${frame.dropped}`);
-        this.events.push(...(frame.events ?? []));
-      }
-    });
-  }
-
-  static async join(binary: boolean, room: string): Promise<ControlClient> {
-    const c = new ControlClient(binary, await srv.token(uid('eu', 'ctl')), room);
-    await new Promise<void>((resolve, reject) => {
-      c.ws.once('open', () => resolve());
-      c.ws.once('error', reject);
-    });
-    const joined = new Promise<void>((resolve, reject) => {
-      c.joined = (error) => (error === undefined ? resolve() : reject(new Error(`control join: ${error}`)));
-    });
-    c.ws.send(binary ? msgpackCodec.encode({ op: 'join', room }) : JSON.stringify({ op: 'join', room }), {
-      binary,
-    });
-    await joined;
-    return c;
-  }
-
-  has(seq: number): boolean {
-    return this.events.some((e) => e.seq >= seq);
-  }
-}
-
-/** Resolves once `done()` holds, checking after each turn of the event loop; rejects after `ms`. */
-async function until(done: () => boolean, ms: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function createRoom(token: string, visibility: 'public' | 'private'): Promise<string> {
   const res = await http(srv.httpUrl, 'POST', '/v1/rooms', { token, body: { title: 'fuzz', visibility } });
   if (res.status !== 201) throw new Error(`room not created: ${res.status} ${JSON.stringify(res.body)}`);
@@ -582,8 +510,8 @@ describe('HTTP fuzzing', () => {
             expired,
           };
           const controls = [
-            await ControlClient.join(false, rooms.main),
-            await ControlClient.join(true, rooms.main),
+            await ControlClient.join(srv, uid('eu', 'ctl'), false, rooms.main),
+            await ControlClient.join(srv, uid('eu', 'ctl'), true, rooms.main),
           ];
           const control: number[] = [];
           const problems: string[] = [];
@@ -655,7 +583,7 @@ describe('HTTP fuzzing', () => {
             }
             // Still healthy: health check, and a fresh client can join and get a new event.
             expect((await http(srv.httpUrl, 'GET', '/healthz')).status).toBe(200);
-            const fresh = await ControlClient.join(true, rooms.main);
+            const fresh = await ControlClient.join(srv, uid('eu', 'ctl'), true, rooms.main);
             const res = await http(srv.httpUrl, 'POST', `/v1/rooms/${rooms.main}/events`, {
               token: publisher,
               body: { type: 'comment', data: { text: 'still here' } },
