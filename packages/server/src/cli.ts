@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RoomcastConfig } from './config/config-schema.ts';
 import { ConfigError, describeSettings, loadConfig } from './config/load-config.ts';
@@ -51,8 +52,15 @@ Cluster roles (gateway, api, worker) need real engines, any number of each proce
   ROOMCAST_JWT_SECRET (or --jwt.jwks-url) for gateway and api; --gateway-id per gateway
 Docs: README.md, docs/configuration.md, docs/protocol.md.`;
 
+/** Roles whose flags are settings: `--help` / `-h` among them prints the help instead of starting. */
+const SETTINGS_ROLES: ReadonlySet<string> = new Set(['dev', 'gateway', 'api', 'worker', 'settler']);
+
 async function main(argv: string[]): Promise<number> {
   const [role = 'help', ...rest] = argv;
+  if (SETTINGS_ROLES.has(role) && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(HELP);
+    return 0;
+  }
   switch (role) {
     case 'help':
     case '--help':
@@ -202,6 +210,13 @@ async function runClusterRole(
 async function runDev(argv: string[]): Promise<number> {
   const config = configFor(argv, { devMode: true });
   if (config === undefined) return 2;
+  const unusable = unusableDataDir(config.dataDir);
+  if (unusable !== undefined) {
+    console.error(
+      `roomcast: the data directory ${config.dataDir} cannot be used (--data, ROOMCAST_DATA): ${unusable}`,
+    );
+    return 2;
+  }
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const server = await startDev(config, logger);
   logger.info(
@@ -227,12 +242,39 @@ async function runDev(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Why `dir` cannot hold roomcast dev's data (created when missing), or undefined when it can. */
+function unusableDataDir(dir: string): string | undefined {
+  try {
+    makeDirectory(resolve(dir));
+    accessSync(dir, constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * mkdir -p one level at a time: Node's `mkdirSync(…, { recursive: true })` spins for ever on some
+ * paths that cannot be made (`/proc/nope`) instead of failing.
+ */
+function makeDirectory(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+    return;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  mkdirSync(dir);
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     console.error('roomcast: failed to start:', err instanceof Error ? err.message : err);
-    process.exitCode = 1;
+    // What was opened before the failure (a PGlite, pools, timers) would keep the process alive
+    // doing nothing: a start that failed ends the process at once (EADDRINUSE, …).
+    process.exit(1);
   },
 );

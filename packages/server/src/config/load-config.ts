@@ -179,6 +179,9 @@ export function loadConfig(sources: ConfigSources = {}): RoomcastConfig {
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     let value = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (name !== '--config' && !FLAG_TO_PATH.has(name)) {
+      throw new ConfigError(`${name}: unknown flag (roomcast help settings lists them)`);
+    }
     if (value === undefined) {
       const path = FLAG_TO_PATH.get(name);
       const next = argv[i + 1];
