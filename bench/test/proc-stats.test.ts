@@ -9,11 +9,18 @@ import {
   tryReadProcStats,
 } from '../src/proc-stats.ts';
 
-/** Spins the CPU for `ms` milliseconds. */
+/**
+ * Spins until this process has used `ms` milliseconds of CPU time (not of wall time: on a busy
+ * machine the same wall time buys less CPU).
+ */
 function burn(ms: number): void {
-  const until = Date.now() + ms;
+  const start = process.cpuUsage();
+  const used = () => {
+    const { user, system } = process.cpuUsage(start);
+    return (user + system) / 1000;
+  };
   let x = 0;
-  while (Date.now() < until) x += Math.sqrt(x + 1);
+  while (used() < ms) for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + 1);
   expect(x).toBeGreaterThan(0);
 }
 

@@ -1,6 +1,7 @@
 import type { RoomEvent } from '@roomcast/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { eventually, retrying } from '../../server/test/helpers/eventually.ts';
 import { startTestServer, type TestServer } from '../../server/test/helpers/test-server.ts';
 import {
   type PeerSignal,
@@ -62,12 +63,9 @@ async function startRoom(): Promise<{ host: string; hostApi: RoomcastApi; roomId
   return { host, hostApi, roomId: room.id };
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Waits until `check` holds; the test's timeout is the only deadline. */
+function waitFor(check: () => boolean, what: string): Promise<void> {
+  return eventually(what, check);
 }
 
 /** Records a subscription's `note` events (the server adds `enter` and `online` events of its own). */
@@ -79,16 +77,9 @@ function notes(room: RoomSubscription): RoomEvent[] {
   return seen;
 }
 
-async function retry<T>(attempt: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+/** Retries `attempt` until it succeeds; the test's timeout is the only deadline. */
+function retry<T>(attempt: () => Promise<T>): Promise<T> {
+  return retrying('the call to succeed', attempt);
 }
 
 function expectOrderedOnce(received: RoomEvent[], published: number[]): void {
@@ -168,7 +159,9 @@ describe('RoomcastClient against a real server', () => {
     for (let i = 0; i < 3; i++) published.push(await service.publish(roomId, 'note', { text: `after ${i}` }));
 
     await waitFor(() => received.length >= 18, 'all 18 notes');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A last note after all of them: once it is in, anything delivered twice would be in too.
+    published.push(await service.publish(roomId, 'note', { text: 'last' }));
+    await waitFor(() => received.some((e) => e.data.text === 'last'), 'the last note');
     expectOrderedOnce(received, published);
     expect(resets).toEqual([]);
   });

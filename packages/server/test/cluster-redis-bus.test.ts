@@ -196,7 +196,7 @@ describe('a cluster on the Redis bus', () => {
       .poll(() => metric(gateways[0] as RoomcastProcess, 'roomcast_bus_malformed_total'), POLL)
       .toBe(2);
     const { acked } = await publish(5);
-    await v.waitForEvents(room, acked.length, 'comment', 10_000);
+    await v.waitForEvents(room, acked.length, 'comment');
     expectExactlyOnceInOrder(v.events(room), acked);
   });
 
@@ -205,13 +205,13 @@ describe('a cluster on the Redis bus', () => {
     const rude = await WsTestClient.connect(wsUrl(gateways[1] as RoomcastProcess), await token('eu_rude'));
     wsClients.push(rude);
     for (let i = 0; i < 6; i++) rude.sendRaw('{"op":"join","room":');
-    expect(await rude.waitClosed(5000)).toBe(4400);
+    expect(await rude.waitClosed()).toBe(4400);
     const huge = await WsTestClient.connect(wsUrl(gateways[1] as RoomcastProcess), await token('eu_huge'));
     wsClients.push(huge);
     huge.sendRaw(
       JSON.stringify({ op: 'publish', room, type: 'comment', data: { text: 'x'.repeat(20_000) } }),
     );
-    expect(await huge.waitClosed(5000)).toBe(4009);
+    expect(await huge.waitClosed()).toBe(4009);
     const api = apis[0] as RoomcastProcess;
     const broken = await fetch(`${api.url}/v1/rooms/${room}/events`, {
       method: 'POST',
@@ -226,14 +226,14 @@ describe('a cluster on the Redis bus', () => {
     });
     expect(forged.status).toBe(401);
     const { acked } = await publish(3);
-    await bystander.waitForEvents(room, acked.length, 'comment', 10_000);
+    await bystander.waitForEvents(room, acked.length, 'comment');
     expectExactlyOnceInOrder(bystander.events(room), acked);
   });
 
   it('survives a restart of the bus Redis mid-stream: gateways resubscribe and clients get every event once', async () => {
     const viewers = await Promise.all(gateways.map((gw, i) => viewer(`us_r${i}`, gw)));
     const stream = publish(60, 20);
-    await (viewers[0] as WsTestClient).waitForEvents(room, 10, 'comment', 10_000);
+    await (viewers[0] as WsTestClient).waitForEvents(room, 10, 'comment');
     const bus = busRedis as EngineProcess;
     const port = bus.port;
     await bus.stop();
@@ -286,7 +286,7 @@ describe('a cluster on the Redis bus', () => {
   it('loses nothing when an API node is killed mid-stream: publishers move to the next node', async () => {
     const viewers = await Promise.all(gateways.map((gw, i) => viewer(`ap_k${i}`, gw)));
     const stream = publish(40, 10);
-    await (viewers[0] as WsTestClient).waitForEvents(room, 10, 'comment', 10_000);
+    await (viewers[0] as WsTestClient).waitForEvents(room, 10, 'comment');
     await (apis[1] as RoomcastProcess).kill();
     const { acked, retried } = await stream;
     for (const v of viewers) {

@@ -1,5 +1,6 @@
 import type { RoomEvent, ServerFrame } from '@roomcast/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/eventually.ts';
 import { http } from './helpers/http.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
 import { WsTestClient } from './helpers/ws-test-client.ts';
@@ -141,7 +142,8 @@ describe('peer signals', () => {
     const inbox = await http(srv.httpUrl, 'GET', '/v1/inbox?cursor=0', { token: await srv.token(targetId) });
     expect(inbox.body.messages).toHaveLength(1);
     expect(inbox.body.cursor).toBe(1);
-    await new Promise((r) => setTimeout(r, 100));
+    // Delivered to the target: had the other connection been sent it too, a round trip shows it.
+    await other.roundTrip();
     expect(other.frames.some((f) => f.op === 'peer')).toBe(false);
     const otherInbox = await http(srv.httpUrl, 'GET', '/v1/inbox', {
       token: await srv.token(other === target ? targetId : uid()),
@@ -228,19 +230,17 @@ describe('state sync over WebSocket', () => {
     );
     const server = await http(srv.httpUrl, 'GET', `/v1/rooms/${room.id}/state`, { token: room.hostToken });
     expect(server.body.total).toBe(40);
-    const deadline = Date.now() + 5000;
     const apply = (f: ServerFrame) => {
       if (f.op !== 'ss') return;
       for (const [name, p] of Object.entries(f.partials)) {
         if ((view.get(name)?.v ?? 0) < p.v) view.set(name, { v: p.v, value: p.value });
       }
     };
-    while (Date.now() < deadline) {
+    await eventually('all 40 versions applied', () => {
       view.clear();
       c.frames.forEach(apply);
-      if ([...view.values()].reduce((s, p) => s + p.v, 0) === 40) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return [...view.values()].reduce((s, p) => s + p.v, 0) === 40;
+    });
     expect(Object.fromEntries(view)).toEqual(server.body.partials);
   });
 });
@@ -274,8 +274,10 @@ describe('resume', () => {
     const c = await connect();
     c.send({ op: 'join', room: room.id, cursor: 0, epoch: 'an-epoch-from-before-a-restart' });
     await c.waitFor((f) => f.op === 'reset' && f.room === room.id);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(notes(c, room.id)).toEqual([]);
+    // A new event after the reset: anything replayed under old numbers would have come before it.
+    await publish(room.id, svc, 'y');
+    await c.waitForEvents(room.id, 1, 'note');
+    expect(notes(c, room.id).map((e) => e.data.text)).toEqual(['y']);
   });
 
   it('answers reset for a cursor ahead of the room (its history was lost)', async () => {

@@ -29,8 +29,9 @@ describe('a room whose history was lost', () => {
     const before = await http(srv.httpUrl, 'GET', `/v1/rooms/${room}/events?cursor=0`, { token: svc });
     const { epoch, cursor } = before.body as { epoch: string; cursor: number };
     expect(cursor).toBe(5);
-    // Nothing touches the room for longer than its idle TTL: the history is gone, as after an engine restart.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing touches the room for longer than its idle TTL (1 s): the history is gone, as after an
+    // engine restart. Time has to pass here; twice the TTL leaves a generous margin.
+    await new Promise((r) => setTimeout(r, 2_000));
     for (let i = 0; i < 7; i++) await post(100 + i);
     const pulled = await http(
       srv.httpUrl,

@@ -21,12 +21,24 @@ describe('PeriodicTask', () => {
 
   it('stop waits for the run in progress', async () => {
     let finished = false;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const task = new PeriodicTask(60_000, async () => {
-      await new Promise((r) => setTimeout(r, 30));
+      await gate;
       finished = true;
     });
     void task.tick();
-    await task.stop();
+    let stopped = false;
+    const stopping = task.stop().then(() => {
+      stopped = true;
+    });
+    // However long the run takes, stop is still waiting for it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
     expect(finished).toBe(true);
   });
 });

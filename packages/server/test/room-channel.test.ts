@@ -8,6 +8,7 @@ import { SequencedHistory } from '../src/core/sequenced-history.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from '../src/gateway/client-connection.ts';
 import { RoomChannel } from '../src/gateway/room-channel.ts';
 import { RoomcastMetrics } from '../src/observability/metrics.ts';
+import { eventually } from './helpers/eventually.ts';
 
 class RecordingSocket implements ClientSocket {
   bufferedAmount = 0;
@@ -43,6 +44,7 @@ const limits = {
   opsBurst: 10,
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = (what: string, check: () => boolean) => eventually(what, check);
 
 async function setup() {
   const history = new SequencedHistory(
@@ -81,7 +83,7 @@ describe('room channel ordering', () => {
     channel.onSignal({ kind: 'ts', room, epoch: c.epoch, event: c.event });
     channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
     channel.onSignal({ kind: 'ts', room, epoch: b.epoch, event: b.event });
-    await sleep(10);
+    await until('3 events delivered', () => delivered().length >= 3);
     expect(delivered()).toEqual([1, 2, 3]);
   });
 
@@ -91,7 +93,7 @@ describe('room channel ordering', () => {
     await append('2');
     const c = await append('3');
     channel.onSignal({ kind: 'ts', room, epoch: c.epoch, event: c.event });
-    await sleep(60);
+    await until('the gap filled from history', () => delivered().length >= 3);
     expect(delivered()).toEqual([1, 2, 3]);
   });
 
@@ -100,8 +102,11 @@ describe('room channel ordering', () => {
     const a = await append('1');
     channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
     channel.onSignal({ kind: 'ts', room, epoch: a.epoch, event: a.event });
-    await sleep(10);
-    expect(delivered()).toEqual([1]);
+    // A later event: a duplicate of the first would have been delivered before it.
+    const b = await append('2');
+    channel.onSignal({ kind: 'ts', room, epoch: b.epoch, event: b.event });
+    await until('the later event delivered', () => delivered().includes(2));
+    expect(delivered()).toEqual([1, 2]);
   });
 
   it('tells members to reset when the history epoch changes', async () => {
@@ -112,17 +117,17 @@ describe('room channel ordering', () => {
       epoch: 'a-new-epoch',
       event: { seq: 1, type: 'note', from: null, data: {}, ts: 0 },
     });
-    await sleep(10);
+    await until('the event after the reset', () => socket.frames.some((f) => f.op === 'ts'));
     expect(socket.frames.map((f) => f.op)).toEqual(['joined', 'reset', 'ts']);
   });
 
   it('serves a resume from its recent events without reading history', async () => {
-    const { channel, room, append, epoch } = await setup();
+    const { channel, room, append, epoch, delivered } = await setup();
     for (let i = 0; i < 5; i++) {
       const e = await append(String(i));
       channel.onSignal({ kind: 'ts', room, epoch: e.epoch, event: e.event });
     }
-    await sleep(10);
+    await until('5 events delivered', () => delivered().length >= 5);
     const read = await channel.prepareResume(2, epoch);
     expect(read.reset).toBe(false);
     const socket = new RecordingSocket();
@@ -147,22 +152,28 @@ describe('room channel catch-up after the bus lost signals', () => {
     await append('2');
     await append('3');
     await channel.catchUp();
-    await sleep(10);
+    await until('the caught-up events delivered', () => delivered().length >= 3);
     expect(delivered()).toEqual([1, 2, 3]);
     await channel.catchUp();
-    await sleep(10);
-    expect(delivered()).toEqual([1, 2, 3]);
+    // A later event: anything the second catch-up delivered again would have come before it.
+    const d = await append('4');
+    channel.onSignal({ kind: 'ts', room, epoch: d.epoch, event: d.event });
+    await until('the later event delivered', () => delivered().includes(4));
+    expect(delivered()).toEqual([1, 2, 3, 4]);
   });
 
   it('announces state partials changed while the bus was away, by version, once', async () => {
     const { channel, room, state, socket } = await setup();
     await state.set(room, 'score', { home: 1 }, 16);
+    const notices = () => socket.frames.filter((f) => f.op === 'ss').map((f) => f.partials);
     await channel.catchUp();
-    await sleep(10);
+    await until('the changed partial announced', () => notices().length >= 1);
     await channel.catchUp();
-    await sleep(10);
-    const notices = socket.frames.filter((f) => f.op === 'ss');
-    expect(notices.map((f) => f.partials)).toEqual([{ score: { v: 1 } }]);
+    // Another change and catch-up: a second notice of the first would have come before this one.
+    await state.set(room, 'title', 'later', 16);
+    await channel.catchUp();
+    await until('the later partial announced', () => notices().length >= 2);
+    expect(notices()).toEqual([{ score: { v: 1 } }, { title: { v: 1 } }]);
   });
 });
 
@@ -173,7 +184,7 @@ describe('room channel across a lost history (seqs continue above the old ones)'
     const { channel, room, socket, delivered } = await setup();
     channel.onSignal({ kind: 'ts', room, epoch: 'lost-and-new', floor: 100, event: event(102) });
     channel.onSignal({ kind: 'ts', room, epoch: 'lost-and-new', floor: 100, event: event(101) });
-    await sleep(10);
+    await until('both events delivered', () => delivered().length >= 2);
     expect(delivered()).toEqual([101, 102]);
     expect(socket.frames.filter((f) => f.op === 'reset')).toHaveLength(1);
   });
@@ -183,25 +194,31 @@ describe('room channel across a lost history (seqs continue above the old ones)'
     const old = await append('old');
     channel.onSignal({ kind: 'ts', room, epoch: 'newer', floor: 50, event: event(51) });
     channel.onSignal({ kind: 'ts', room, epoch: old.epoch, event: old.event });
-    await sleep(10);
-    expect(delivered()).toEqual([51]);
+    // A later event of the new epoch: the old one, had it been taken, would have come before it.
+    channel.onSignal({ kind: 'ts', room, epoch: 'newer', floor: 50, event: event(52) });
+    await until('the later event delivered', () => delivered().includes(52));
+    expect(delivered()).toEqual([51, 52]);
   });
 });
 
 describe('room channel position check', () => {
   it('reads a tail the bus never delivered once it was still missing at the previous check', async () => {
-    const { channel, append, delivered } = await setup();
+    const { channel, room, append, delivered } = await setup();
     await append('never announced');
     await channel.checkPosition();
+    // A moment for a (wrong) delivery to show: nothing to wait for when the code is right.
     await sleep(10);
     // One check may see an event whose bus notice is still in flight: it waits for the next.
     expect(delivered()).toEqual([]);
     await channel.checkPosition();
-    await sleep(10);
+    await until('the tail read', () => delivered().length >= 1);
     expect(delivered()).toEqual([1]);
     await channel.checkPosition();
-    await sleep(10);
-    expect(delivered()).toEqual([1]);
+    // A later event: a second read of the tail would have delivered before it.
+    const later = await append('later');
+    channel.onSignal({ kind: 'ts', room, epoch: later.epoch, event: later.event });
+    await until('the later event delivered', () => delivered().includes(2));
+    expect(delivered()).toEqual([1, 2]);
   });
 });
 
@@ -230,7 +247,7 @@ describe('room channel fan-out with a value a codec cannot encode', () => {
       channel.onSignal({ kind: 'ts', room, epoch: e.epoch, event: e.event });
     }
     channel.flush();
-    await sleep(10);
+    await until('the fine events delivered', () => delivered().length >= 3);
     const pickySeqs = socket.frames.flatMap((f) => (f.op === 'ts' ? (f.events ?? []) : [])).map((e) => e.seq);
     expect(pickySeqs).toEqual([1, 3]);
     expect(delivered()).toEqual([1, 2, 3]);

@@ -9,24 +9,25 @@ import { type ShardedRedis, startShardedRedis } from '../../server/test/helpers/
 import { type RoomcastProcess, spawnRoomcast } from '../../server/test/helpers/roomcast-process.ts';
 import { ensureWebBuild } from '../tools/build-web.ts';
 import {
+  BROWSER_TEST_TIMEOUT_MS,
   connection,
   DESKTOP,
   feedTexts,
   launchChromium,
   openUser,
+  POLL,
   sendComment,
   type UserPage,
 } from './helpers/browser.ts';
 
 const SECRET = 'web-cluster-secret-0123456789abcdef';
-const POLL = { timeout: 15_000, interval: 100 } as const;
 
 /**
  * The web app served by a cluster API node, which serves no WebSocket: the page asks dispatch
  * which gateway serves its room and connects there (push, not the pull fallback). One API node,
  * two gateways in their own groups, on private PostgreSQL, Redis behind nutcracker and NATS.
  */
-describe('web app on a cluster API node', () => {
+describe('web app on a cluster API node', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let postgres: LaunchedPostgres | undefined;
   let redis: ShardedRedis | undefined;
   let nats: EngineProcess | undefined;

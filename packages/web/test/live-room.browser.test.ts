@@ -3,23 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/helpers/test-server.ts';
 import { ensureWebBuild } from '../tools/build-web.ts';
 import {
+  BROWSER_TEST_TIMEOUT_MS,
   connection,
   DESKTOP,
   feedMatch,
   feedSeqs,
   feedTexts,
   launchChromium,
+  nextFrames,
   openUser,
   PHONE,
+  POLL,
   privateTexts,
   sendComment,
   signIn,
   type UserPage,
   visibleText,
+  type WebSocketPolicy,
 } from './helpers/browser.ts';
 
 /**
@@ -30,23 +34,37 @@ const SCREENSHOTS =
   process.env.ROOMCAST_UPDATE_SCREENSHOTS === '1'
     ? fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
     : join(tmpdir(), 'roomcast-screenshots/');
-const POLL = { timeout: 10_000, interval: 100 } as const;
+
+/** The people of one test's room, each in their own browser context. */
+interface Cast {
+  roomId: string;
+  /** The shared link of the room. */
+  link: string;
+  /** The host, on a desktop. */
+  host: UserPage;
+  /** Viewer Leo on a desktop, over WebSocket (through a proxy the test can cut). */
+  leo: UserPage;
+  /** Viewer Kai on a phone whose WebSocket is blocked (HTTP pull), when the test asked for him. */
+  kai: UserPage;
+  /** User IDs, for selectors such as `data-from`. */
+  ids: { host: string; leo: string; kai: string };
+}
 
 /**
- * The web app in Debian's Chromium against `roomcast dev` started in this process: a host on a
- * desktop, viewer Leo on a desktop (WebSocket, through a proxy the test can cut) and viewer Kai on
- * a phone whose WebSocket is blocked (so the app falls back to HTTP pull), each in their own
- * browser context. The steps run in order and share the room.
+ * The web app in Debian's Chromium against `roomcast dev` started in this process. Every test starts
+ * its own room with its own people (a host on a desktop, viewer Leo on a desktop over WebSocket,
+ * viewer Kai on a phone whose WebSocket is blocked so the app falls back to HTTP pull), so any test
+ * runs alone and in any order; only the server and the browser are shared.
  */
-describe('web app in Chromium', () => {
+describe('web app in Chromium', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let server: TestServer;
   let browser: Browser;
-  let host: UserPage;
-  let leo: UserPage;
-  let kai: UserPage;
-  let ops: UserPage | undefined;
-  let roomId = '';
   let giftsAvailable = false;
+  /** What the current test opened and started: closed and ended after it. */
+  let opened: UserPage[] = [];
+  let rooms: Array<{ id: string; hostId: string }> = [];
+  /** Makes every test's users unique: inboxes and "one live room per host" are per user. */
+  let castNumber = 0;
 
   beforeAll(async () => {
     await ensureWebBuild({ quiet: true });
@@ -54,12 +72,35 @@ describe('web app in Chromium', () => {
       startTestServer({
         gateway: { presenceIntervalMs: 300 },
         worker: { onlineIntervalMs: 300 },
-        // The flood step publishes hundreds of comments a second from a few users.
+        // The flood test publishes hundreds of comments from a few users as fast as it can.
         limits: { userEventsPerSecond: 500, roomEventsPerSecond: 5000 },
       }),
       launchChromium(),
     ]);
     await mkdir(SCREENSHOTS, { recursive: true });
+    const catalogue = await fetch(`${server.httpUrl}/v1/gifts`, {
+      headers: { authorization: `Bearer ${await server.token('us_probe')}` },
+    });
+    giftsAvailable = catalogue.status === 200;
+    // A server without the gift endpoints answers 404; the gift test checks the bar stays hidden.
+    if (!giftsAvailable) expect(catalogue.status).toBe(404);
+  });
+
+  afterEach(async () => {
+    const users = opened;
+    const ended = rooms;
+    opened = [];
+    rooms = [];
+    const errors = users.flatMap((user) => user.errors);
+    for (const user of users) await user.context.close().catch(() => undefined);
+    // Ended, so the live list and the gateway's connections hold only the next test's room.
+    for (const room of ended) {
+      await fetch(`${server.httpUrl}/v1/rooms/${room.id}/end`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await server.token(room.hostId)}` },
+      }).catch(() => undefined);
+    }
+    expect(errors, 'uncaught errors on the pages').toEqual([]);
   });
 
   afterAll(async () => {
@@ -70,51 +111,93 @@ describe('web app in Chromium', () => {
   const live = (page: Page, transport: 'ws' | 'pull') =>
     expect.poll(() => connection(page), POLL).toBe(`live/${transport}`);
 
-  it('a host starts a room; viewers join from the live list and from the shared link', async () => {
-    host = await openUser(browser, { viewport: DESKTOP });
+  async function user(viewport: { width: number; height: number }, webSocket?: WebSocketPolicy) {
+    const opening = await openUser(browser, { viewport, ...(webSocket === undefined ? {} : { webSocket }) });
+    opened.push(opening);
+    return opening;
+  }
+
+  /**
+   * Starts a room hosted by Maya and lets Leo (and Kai, unless `kai: false`) in: Leo from the live
+   * list or the shared link, Kai from the link. `plain` uses the bare names (for screenshots).
+   */
+  async function startRoom(
+    options: { title?: string; leoFrom?: 'list' | 'link'; kai?: boolean; plain?: boolean } = {},
+  ): Promise<Cast> {
+    const n = options.plain === true ? '' : String(++castNumber);
+    const names = { host: `maya${n}`, leo: `leo${n}`, kai: `kai${n}` };
+    const ids = { host: `eu_${names.host}`, leo: `us_${names.leo}`, kai: `ap_${names.kai}` };
+    const title = options.title ?? 'Night market live';
+
+    const host = await user(DESKTOP);
     await host.page.goto(`${server.httpUrl}/`);
-    await signIn(host.page, 'eu', 'maya');
-    await host.page.getByTestId('new-room-title').fill('Night market live');
+    await signIn(host.page, 'eu', names.host);
+    await host.page.getByTestId('new-room-title').fill(title);
     await host.page.getByTestId('start-room').click();
     await host.page.waitForURL(/\/rooms\//);
-    roomId = decodeURIComponent(new URL(host.page.url()).pathname.split('/')[2] ?? '');
+    const roomId = decodeURIComponent(new URL(host.page.url()).pathname.split('/')[2] ?? '');
     expect(roomId).toMatch(/^eu_/);
+    rooms.push({ id: roomId, hostId: ids.host });
     await live(host.page, 'ws');
     expect(await host.page.getByTestId('room-page').getAttribute('data-role')).toBe('host');
     const link = await host.page.getByTestId('room-link').inputValue();
     expect(link).toBe(`${server.httpUrl}/rooms/${roomId}`);
 
-    leo = await openUser(browser, { viewport: DESKTOP, webSocket: 'proxied' });
-    await leo.page.goto(`${server.httpUrl}/`);
-    await signIn(leo.page, 'us', 'leo');
-    await leo.page.locator(`[data-testid=live-room][data-room="${roomId}"] button`).click();
+    const leo = await user(DESKTOP, 'proxied');
+    if (options.leoFrom === 'list') {
+      await leo.page.goto(`${server.httpUrl}/`);
+      await signIn(leo.page, 'us', names.leo);
+      await leo.page.locator(`[data-testid=live-room][data-room="${roomId}"] button`).click();
+    } else {
+      await leo.page.goto(link);
+      await signIn(leo.page, 'us', names.leo);
+    }
     await live(leo.page, 'ws');
     expect(await leo.page.getByTestId('room-page').getAttribute('data-role')).toBe('viewer');
 
-    // A phone behind a network that blocks WebSocket opens the link it was sent.
-    kai = await openUser(browser, { viewport: PHONE, webSocket: 'blocked' });
-    await kai.page.goto(link);
-    await signIn(kai.page, 'ap', 'kai');
-    await live(kai.page, 'pull');
-    expect(await kai.page.getByTestId('connection-label').textContent()).toBe('Live · HTTP pull (fallback)');
+    let kai = undefined as unknown as UserPage;
+    if (options.kai !== false) {
+      // A phone behind a network that blocks WebSocket opens the link it was sent.
+      kai = await user(PHONE, 'blocked');
+      await kai.page.goto(link);
+      await signIn(kai.page, 'ap', names.kai);
+      await live(kai.page, 'pull');
+    }
+    return { roomId, link, host, leo, kai, ids };
+  }
 
-    for (const user of [host, leo, kai]) {
+  /** The people of a cast that are present. */
+  const everyone = (cast: Cast) => [cast.host, cast.leo, ...(cast.kai === undefined ? [] : [cast.kai])];
+
+  /** Leo says something and the host sees it: a line of Leo's in the host's feed (to click on). */
+  async function leoSpeaks(cast: Cast, text: string): Promise<void> {
+    await sendComment(cast.leo.page, text);
+    await expect.poll(() => feedTexts(cast.host.page), POLL).toContain(text);
+  }
+
+  it('a host starts a room; viewers join from the live list and from the shared link', async () => {
+    const cast = await startRoom({ leoFrom: 'list' });
+    expect(await cast.kai.page.getByTestId('connection-label').textContent()).toBe(
+      'Live · HTTP pull (fallback)',
+    );
+    for (const person of everyone(cast)) {
       await expect
-        .poll(() => user.page.getByTestId('room-title').textContent(), POLL)
+        .poll(() => person.page.getByTestId('room-title').textContent(), POLL)
         .toBe('Night market live');
     }
     // The online count comes from the worker's `online` events.
-    await expect.poll(() => leo.page.getByTestId('online-count').textContent(), POLL).toBe('2');
+    await expect.poll(() => cast.leo.page.getByTestId('online-count').textContent(), POLL).toBe('2');
   });
 
   it('comments reach everyone in the same order, and fly over the video', async () => {
+    const { host, leo, kai } = await startRoom();
     await sendComment(host.page, 'Welcome to the night market!');
     await expect.poll(() => feedTexts(leo.page), POLL).toContain('Welcome to the night market!');
     await sendComment(leo.page, 'Those dumplings look amazing');
     await expect.poll(() => feedTexts(kai.page), POLL).toContain('Those dumplings look amazing');
     await sendComment(kai.page, 'Watching from the bus 🚌');
     const all = ['Welcome to the night market!', 'Those dumplings look amazing', 'Watching from the bus 🚌'];
-    for (const user of [host, leo, kai]) await expect.poll(() => feedTexts(user.page), POLL).toEqual(all);
+    for (const person of [host, leo, kai]) await expect.poll(() => feedTexts(person.page), POLL).toEqual(all);
     const seqs = await feedSeqs(host.page);
     expect(await feedSeqs(leo.page)).toEqual(seqs);
     expect(await feedSeqs(kai.page)).toEqual(seqs);
@@ -125,24 +208,26 @@ describe('web app in Chromium', () => {
   });
 
   it('the operations dashboard shows the room, its viewers and live traffic', async () => {
-    ops = await openUser(browser, { viewport: DESKTOP });
+    const { roomId, ids } = await startRoom({ kai: false });
+    const ops = await user(DESKTOP);
     await ops.page.goto(`${server.httpUrl}/ops?interval=500`);
     await signIn(ops.page, 'eu', 'ops');
     const row = ops.page.locator(`[data-testid=ops-room][data-room="${roomId}"]`);
     await row.waitFor();
     expect(await row.locator('a').textContent()).toBe('Night market live');
     await expect.poll(() => row.getByTestId('ops-room-online').textContent(), POLL).toBe('2');
-    await expect.poll(() => ops?.page.getByTestId('kpi-connections').textContent(), POLL).toBe('2');
+    // Only this test's host and Leo hold connections (earlier tests' pages were closed).
+    await expect.poll(() => ops.page.getByTestId('kpi-connections').textContent(), POLL).toBe('2');
     expect(await ops.page.getByTestId('ops-gateway').count()).toBe(1);
     // A viewer without the admin role is refused at /v1/admin/stats.
-    const viewerToken = await server.token('us_leo');
     const refused = await fetch(`${server.httpUrl}/v1/admin/stats`, {
-      headers: { authorization: `Bearer ${viewerToken}` },
+      headers: { authorization: `Bearer ${await server.token(ids.leo)}` },
     });
     expect(refused.status).toBe(403);
   });
 
   it('state changes (title, pinned message, announcement) reach every viewer; only the host can edit', async () => {
+    const { host, leo, kai } = await startRoom();
     const edits = [
       ['pinned', 'Be kind. Every gift goes to the stall fund.'],
       ['announcement', 'Raffle at 21:00: stay tuned'],
@@ -153,38 +238,40 @@ describe('web app in Chromium', () => {
       await host.page.getByTestId(`console-save-${name}`).click();
       await expect.poll(() => host.page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
     }
-    for (const user of [host, leo, kai]) {
-      await expect.poll(() => visibleText(user.page, 'pinned'), POLL).toContain(edits[0][1]);
-      await expect.poll(() => visibleText(user.page, 'announcement'), POLL).toBe(edits[1][1]);
-      await expect.poll(() => user.page.getByTestId('room-title').textContent(), POLL).toBe(edits[2][1]);
+    for (const person of [host, leo, kai]) {
+      await expect.poll(() => visibleText(person.page, 'pinned'), POLL).toContain(edits[0][1]);
+      await expect.poll(() => visibleText(person.page, 'announcement'), POLL).toBe(edits[1][1]);
+      await expect.poll(() => person.page.getByTestId('room-title').textContent(), POLL).toBe(edits[2][1]);
     }
     expect(await leo.page.getByTestId('host-console').count()).toBe(0);
     expect(await kai.page.getByTestId('host-console').count()).toBe(0);
   });
 
   it('a whisper from the host reaches its viewer and nobody else', async () => {
-    await host.page.locator('[data-testid=comment][data-from="us_leo"] .author').first().click();
+    const cast = await startRoom();
+    const { host, leo, kai } = cast;
+    await leoSpeaks(cast, 'Those dumplings look amazing');
+    await host.page.locator(`[data-testid=comment][data-from="${cast.ids.leo}"] .author`).first().click();
     await host.page.getByTestId('whisper-input').fill('Thanks for coming, Leo!');
     await host.page.getByTestId('whisper-send').click();
     await expect.poll(() => privateTexts(leo.page), POLL).toEqual(['Thanks for coming, Leo!']);
     await expect.poll(() => privateTexts(host.page), POLL).toEqual(['Thanks for coming, Leo!']);
     await host.page.keyboard.press('Escape');
-    // Kai polls its inbox every second: give it two rounds to (not) receive anything.
-    await kai.page.waitForTimeout(2_100);
+    // Kai pulls its inbox in rounds: two full rounds after the whisper was delivered would have
+    // brought it to him.
+    for (let round = 0; round < 2; round++) {
+      await kai.page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/inbox' && r.ok());
+    }
     expect(await privateTexts(kai.page)).toEqual([]);
     expect(await feedTexts(kai.page)).not.toContain('Thanks for coming, Leo!');
   });
 
   it('gifts: viewers see the catalogue and their balance, and everyone sees the gift', async () => {
-    const token = await server.token('us_probe');
-    const catalogue = await fetch(`${server.httpUrl}/v1/gifts`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    giftsAvailable = catalogue.status === 200;
+    const { host, leo, kai } = await startRoom();
     if (!giftsAvailable) {
       // A server without the gift endpoints: the bar stays hidden and the room works.
-      expect(catalogue.status).toBe(404);
-      await leo.page.waitForTimeout(500);
+      await sendComment(host.page, 'No gifts here');
+      await expect.poll(() => feedTexts(leo.page), POLL).toContain('No gifts here');
       expect(await leo.page.getByTestId('gift-bar').count()).toBe(0);
       return;
     }
@@ -198,27 +285,30 @@ describe('web app in Chromium', () => {
     await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('999');
     await leo.page.getByTestId('gift-rocket').click();
     await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('499');
-    for (const user of [host, leo, kai]) {
+    for (const person of [host, leo, kai]) {
       await expect
         .poll(
-          () => user.page.$$eval('[data-testid=gift-line] .text', (els) => els.map((e) => e.textContent)),
+          () => person.page.$$eval('[data-testid=gift-line] .text', (els) => els.map((e) => e.textContent)),
           POLL,
         )
         .toEqual(['sent Rose 🌹', 'sent Rocket 🚀']);
     }
-    // Both gifts were animated on the stage (each card lives about three seconds).
-    for (const user of [host, kai]) {
-      await expect.poll(() => user.page.getByTestId('gift-layer').getAttribute('data-shown'), POLL).toBe('2');
+    // Both gifts were animated on the stage.
+    for (const person of [host, kai]) {
+      await expect
+        .poll(() => person.page.getByTestId('gift-layer').getAttribute('data-shown'), POLL)
+        .toBe('2');
     }
     // Kai has no money: the gift is refused with a reason, nothing is sent.
     await kai.page.getByTestId('gift-heart').click();
     const status = kai.page.getByTestId('gift-bar').locator('.gift-status');
     await expect.poll(() => status.textContent(), POLL).toBe('Not enough balance.');
     // The reason goes away by itself.
-    await expect.poll(() => status.textContent(), { ...POLL, timeout: 6_000 }).toBe('');
+    await expect.poll(() => status.textContent(), POLL).toBe('');
   });
 
   it("a viewer's connection is cut and comes back with everything it missed", async () => {
+    const { host, leo, kai } = await startRoom();
     await leo.cut();
     await expect.poll(() => connection(leo.page), POLL).toBe('reconnecting/');
     const missed = ['Missed you 1', 'Missed you 2', 'Missed you 3'];
@@ -234,6 +324,9 @@ describe('web app in Chromium', () => {
   });
 
   it('the pull toggle moves a viewer to HTTP polling and back without losing comments', async () => {
+    const { host, leo } = await startRoom({ kai: false });
+    await sendComment(host.page, 'Still pushing');
+    await expect.poll(() => feedTexts(leo.page), POLL).toContain('Still pushing');
     await leo.page.getByTestId('force-pull').check();
     await live(leo.page, 'pull');
     expect(await leo.page.getByTestId('connection-label').textContent()).toBe('Live · HTTP pull');
@@ -247,61 +340,80 @@ describe('web app in Chromium', () => {
   });
 
   it('screenshots of the room at desktop and phone sizes', async () => {
+    const { host, leo, kai } = await startRoom({ plain: true });
+    const edits = [
+      ['pinned', 'Be kind. Every gift goes to the stall fund.'],
+      ['title', 'Night market: live from stall 12'],
+    ] as const;
+    for (const [name, value] of edits) {
+      await host.page.getByTestId(`console-${name}`).fill(value);
+      await host.page.getByTestId(`console-save-${name}`).click();
+      await expect.poll(() => host.page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
+    }
     const chatter: Array<[UserPage, string]> = [
+      [host, 'Welcome to the night market!'],
       [leo, 'The lanterns tonight 😍'],
       [kai, 'Raffle! Count me in'],
       [host, 'Next up: the noodle stall'],
       [leo, 'How much for the bao?'],
       [kai, '+1 for noodles'],
     ];
-    for (const [user, text] of chatter) await sendComment(user.page, text);
+    for (const [person, text] of chatter) await sendComment(person.page, text);
     await kai.page.getByTestId('like').click();
     await leo.page.getByTestId('like').click();
-    if (giftsAvailable) await leo.page.getByTestId('gift-heart').click();
-    await expect.poll(() => feedTexts(kai.page), POLL).toContain('+1 for noodles');
+    if (giftsAvailable) {
+      await leo.page.getByTestId('top-up').click();
+      await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('1,000');
+      for (const gift of ['rose', 'rocket', 'heart']) await leo.page.getByTestId(`gift-${gift}`).click();
+    }
+    for (const person of [host, kai])
+      await expect.poll(() => feedTexts(person.page), POLL).toContain('+1 for noodles');
     await expect.poll(() => host.page.getByTestId('like-count').textContent(), POLL).toBe('2');
     const shots: Array<[UserPage, string]> = [
       [host, 'room-host-desktop.png'],
       [kai, 'room-viewer-phone.png'],
     ];
-    for (const [user, file] of shots) {
+    for (const [person, file] of shots) {
       if (giftsAvailable) {
         await expect
-          .poll(() => user.page.getByTestId('gift-layer').getAttribute('data-shown'), POLL)
+          .poll(() => person.page.getByTestId('gift-layer').getAttribute('data-shown'), POLL)
           .toBe('3');
       }
       // No focus ring, no scrolled page: the view a person gets, with the gift card in place.
-      await user.page.evaluate(() => {
+      await person.page.evaluate(() => {
         (document.activeElement as HTMLElement | null)?.blur();
         window.scrollTo(0, 0);
       });
-      await user.page.waitForTimeout(500);
-      await user.page.screenshot({ path: `${SCREENSHOTS}${file}` });
+      await nextFrames(person.page);
+      await person.page.screenshot({ path: `${SCREENSHOTS}${file}` });
     }
   });
 
-  it('hundreds of comments a second keep the page bounded and responsive', async () => {
-    const dashboard = ops?.page;
-    // Frame times on Leo's page while the flood lasts.
+  it('hundreds of comments keep the page bounded and responsive', async () => {
+    const { roomId, leo, host } = await startRoom({ kai: false });
+    const ops = await user(DESKTOP);
+    await ops.page.goto(`${server.httpUrl}/ops?interval=500`);
+    await signIn(ops.page, 'eu', 'ops');
+    await ops.page.locator(`[data-testid=ops-room][data-room="${roomId}"]`).waitFor();
+    // The largest feed and stage Leo's page had at any frame while the flood lasts.
     await leo.page.evaluate(() => {
-      const w = globalThis as unknown as { frames: number[]; recording: boolean };
-      w.frames = [];
+      const w = globalThis as unknown as { peak: { lines: number; bullets: number }; recording: boolean };
+      w.peak = { lines: 0, bullets: 0 };
       w.recording = true;
-      let last = performance.now();
-      const tick = (t: number) => {
-        w.frames.push(t - last);
-        last = t;
+      const tick = () => {
+        w.peak.lines = Math.max(w.peak.lines, document.querySelectorAll('[data-testid=comment]').length);
+        w.peak.bullets = Math.max(w.peak.bullets, document.querySelectorAll('.bullet').length);
         if (w.recording) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
     });
-    const users = Array.from({ length: 8 }, (_, i) => `eu_fan${i}`);
-    const tokens = await Promise.all(users.map((u) => server.token(u)));
-    const perUser = 50;
-    const started = Date.now();
+    const fans = Array.from({ length: 8 }, (_, i) => `eu_fan${castNumber}x${i}`);
+    const tokens = await Promise.all(fans.map((u) => server.token(u)));
+    const perFan = 50;
+    let lastSeq = 0;
     await Promise.all(
       tokens.map(async (token, u) => {
-        for (let i = 0; i < perUser; i++) {
+        for (let i = 0; i < perFan; i++) {
           const response = await fetch(`${server.httpUrl}/v1/rooms/${roomId}/events`, {
             method: 'POST',
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -311,61 +423,61 @@ describe('web app in Chromium', () => {
             }),
           });
           expect(response.status).toBe(201);
+          lastSeq = Math.max(lastSeq, ((await response.json()) as { seq: number }).seq);
         }
       }),
     );
-    const seconds = (Date.now() - started) / 1000;
-    const last = `fan 7 says ${perUser - 1}`;
-    await expect.poll(() => feedTexts(leo.page), POLL).toContain(last);
-    await leo.page.waitForTimeout(500);
+    // The flood's last comment arrives (the feed keeps only the newest lines, so not all of them).
+    await expect
+      .poll(async () => Math.max(0, ...(await feedSeqs(leo.page))), POLL)
+      .toBeGreaterThanOrEqual(lastSeq);
+    const danmaku = leo.page.getByTestId('danmaku');
+    // Overload is a policy: identical comments merged, the oldest waiting ones dropped.
+    await expect
+      .poll(
+        async () =>
+          Number(await danmaku.getAttribute('data-merged')) +
+          Number(await danmaku.getAttribute('data-dropped')),
+        POLL,
+      )
+      .toBeGreaterThan(0);
     const stats = await leo.page.evaluate(() => {
-      const w = globalThis as unknown as { frames: number[]; recording: boolean };
+      const w = globalThis as unknown as { peak: { lines: number; bullets: number }; recording: boolean };
       w.recording = false;
-      const sorted = [...w.frames].sort((a, b) => a - b);
-      const danmaku = document.querySelector<HTMLElement>('[data-testid=danmaku]')?.dataset ?? {};
       return {
-        frames: sorted.length,
-        p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
+        peak: w.peak,
         lines: document.querySelectorAll('[data-testid=comment]').length,
         bullets: document.querySelectorAll('.bullet').length,
-        shown: Number(danmaku.shown),
-        merged: Number(danmaku.merged),
-        dropped: Number(danmaku.dropped),
       };
     });
-    const rate = (users.length * perUser) / seconds;
-    console.log(
-      `flood: ${users.length * perUser} comments in ${seconds.toFixed(2)} s (${rate.toFixed(0)}/s)`,
-      stats,
-    );
-    expect(rate).toBeGreaterThan(100);
-    expect(stats.lines).toBeLessThanOrEqual(200);
-    expect(stats.bullets).toBeLessThanOrEqual(60);
-    // Overload is a policy: identical comments merged, the oldest waiting ones dropped.
-    expect(stats.merged + stats.dropped).toBeGreaterThan(0);
-    expect(stats.p95).toBeLessThan(100);
+    // The feed and the stage stayed bounded the whole time, not only at the end.
+    expect(Math.max(stats.peak.lines, stats.lines)).toBeLessThanOrEqual(200);
+    expect(Math.max(stats.peak.bullets, stats.bullets)).toBeLessThanOrEqual(60);
+    // Still responsive: Leo's own comment is shown to him and reaches the host.
+    await sendComment(leo.page, 'What a crowd!');
+    await expect.poll(() => feedTexts(leo.page), POLL).toContain('What a crowd!');
+    await expect.poll(() => feedTexts(host.page), POLL).toContain('What a crowd!');
 
-    if (dashboard !== undefined) {
-      // The flood shows on the messages chart: its axis rose above the idle 0–1/s.
-      const axis = dashboard.getByTestId('chart-messages').locator('.axis-top');
-      await expect
-        .poll(async () => Number.parseFloat((await axis.textContent())?.replace(/,/g, '') ?? '0'), POLL)
-        .toBeGreaterThan(1);
-      await dashboard.screenshot({ path: `${SCREENSHOTS}ops-desktop.png` });
-      await dashboard.setViewportSize(PHONE);
-      await dashboard.waitForTimeout(300);
-      await dashboard.screenshot({ path: `${SCREENSHOTS}ops-phone.png` });
-    }
+    // The flood shows on the messages chart: its axis rose above the idle 0–1/s.
+    const axis = ops.page.getByTestId('chart-messages').locator('.axis-top');
+    await expect
+      .poll(async () => Number.parseFloat((await axis.textContent())?.replace(/,/g, '') ?? '0'), POLL)
+      .toBeGreaterThan(1);
+    await ops.page.screenshot({ path: `${SCREENSHOTS}ops-desktop.png` });
+    await ops.page.setViewportSize(PHONE);
+    await nextFrames(ops.page);
+    await ops.page.screenshot({ path: `${SCREENSHOTS}ops-phone.png` });
   });
 
   it('moderation: a muted viewer cannot comment; a kicked viewer is out', async () => {
-    // The flood pushed older comments out of the feed: the viewers speak up again.
+    const cast = await startRoom();
+    const { host, leo, kai } = cast;
     await sendComment(kai.page, 'Still here!');
     await sendComment(leo.page, 'Me too');
     await expect
       .poll(() => feedTexts(host.page), POLL)
       .toEqual(expect.arrayContaining(['Still here!', 'Me too']));
-    await host.page.locator('[data-testid=comment][data-from="ap_kai"] .author').first().click();
+    await host.page.locator(`[data-testid=comment][data-from="${cast.ids.kai}"] .author`).first().click();
     await host.page.getByTestId('moderate-mute').click();
     await expect
       .poll(() => host.page.getByTestId('menu-status').textContent(), POLL)
@@ -378,7 +490,7 @@ describe('web app in Chromium', () => {
       .poll(() => kai.page.getByTestId('composer-error').textContent(), POLL)
       .toBe('You are muted in this room.');
 
-    await host.page.locator('[data-testid=comment][data-from="us_leo"] .author').first().click();
+    await host.page.locator(`[data-testid=comment][data-from="${cast.ids.leo}"] .author`).first().click();
     await host.page.getByTestId('moderate-kick').click();
     await expect
       .poll(() => visibleText(leo.page, 'room-ended'), POLL)
@@ -386,11 +498,12 @@ describe('web app in Chromium', () => {
     await host.page.keyboard.press('Escape');
   });
 
-  it('the host ends the room and the remaining viewer is told', async () => {
+  it('the host ends the room and the viewers are told', async () => {
+    const { host, leo, kai } = await startRoom();
     await host.page.getByTestId('end-room').click();
     await host.page.getByTestId('end-room').click();
-    await expect.poll(() => visibleText(kai.page, 'room-ended'), POLL).toContain('This room has ended.');
+    for (const person of [leo, kai])
+      await expect.poll(() => visibleText(person.page, 'room-ended'), POLL).toContain('This room has ended.');
     await expect.poll(() => visibleText(host.page, 'room-ended'), POLL).toContain('This room has ended.');
-    for (const user of [host, leo, kai, ...(ops === undefined ? [] : [ops])]) expect(user.errors).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 import type { ServerFrame } from '@roomcast/protocol';
 import { jsonCodec, msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@roomcast/protocol';
+import { onTestFailed } from 'vitest';
 import WebSocket from 'ws';
+import { eventually } from './eventually.ts';
 
 /**
  * A raw protocol client for tests: records every frame, lets a test wait for the frame it
@@ -65,23 +67,32 @@ export class WsTestClient {
     this.ws.send(data, { binary });
   }
 
-  /** Resolves with the first recorded or future frame matching `match`. */
+  /**
+   * Resolves with the first recorded or future frame matching `match`. Without `timeoutMs` it waits
+   * as long as the test may run (its timeout is the deadline; a failed test prints the last frames).
+   */
   waitFor<T extends ServerFrame>(match: (f: ServerFrame) => f is T, timeoutMs?: number): Promise<T>;
   waitFor(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
-  waitFor(match: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+  waitFor(match: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame> {
     const found = this.frames.find(match);
     if (found !== undefined) return Promise.resolve(found);
+    const lastFrames = () => JSON.stringify(this.frames.slice(-5));
+    let pending = true;
+    reportIfTestFails(() =>
+      pending ? `still waiting for a matching frame; got ${lastFrames()}` : undefined,
+    );
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`),
-          ),
-        timeoutMs,
-      );
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              pending = false;
+              reject(new Error(`no matching frame in ${timeoutMs} ms; got ${lastFrames()}`));
+            }, timeoutMs);
       this.waiters.push({
         match,
         resolve: (f) => {
+          pending = false;
           clearTimeout(timer);
           resolve(f);
         },
@@ -108,21 +119,42 @@ export class WsTestClient {
     return this.frames.flatMap((f) => (f.op === 'ts' && f.room === room ? f.events : []));
   }
 
-  /** Waits until `count` events (of `type`, when given) of the room have arrived. */
-  async waitForEvents(room: string, count: number, type?: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Waits until `count` events (of `type`, when given) of the room have arrived; as long as the
+   * test may run unless `timeoutMs` is given.
+   */
+  async waitForEvents(room: string, count: number, type?: string, timeoutMs?: number): Promise<void> {
     const seen = () => this.events(room).filter((e) => type === undefined || e.type === type).length;
+    const what = `${count} ${type ?? ''} events in ${room}`;
+    if (timeoutMs === undefined) {
+      await eventually(what, () => seen() >= count, { seen });
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
     while (seen() < count) {
       if (Date.now() > deadline) throw new Error(`got ${seen()} of ${count} events in ${room}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
 
-  waitClosed(timeoutMs = 5000): Promise<number> {
+  /** Resolves with the close code; as long as the test may run unless `timeoutMs` is given. */
+  waitClosed(timeoutMs?: number): Promise<number> {
+    if (timeoutMs === undefined) return this.closed;
     return Promise.race([
       this.closed,
       new Promise<number>((_, reject) => setTimeout(() => reject(new Error('not closed')), timeoutMs)),
     ]);
+  }
+
+  /**
+   * A ping and its pong: every frame the server sent before answering is in `frames` now. How a test
+   * shows that something did not arrive without sleeping.
+   */
+  async roundTrip(): Promise<void> {
+    const pongs = () => this.frames.filter((f) => f.op === 'pong').length;
+    const before = pongs();
+    this.send({ op: 'ping' });
+    await eventually('a pong', () => pongs() > before);
   }
 
   close(): void {
@@ -131,5 +163,17 @@ export class WsTestClient {
 
   terminate(): void {
     this.ws.terminate();
+  }
+}
+
+/** Prints `message()` (when it has one) if the current test fails; nothing outside a test. */
+function reportIfTestFails(message: () => string | undefined): void {
+  try {
+    onTestFailed(() => {
+      const text = message();
+      if (text !== undefined) console.error(text);
+    });
+  } catch {
+    // Outside a test (a beforeAll hook): nothing to report to.
   }
 }

@@ -15,6 +15,19 @@ const CHROMIUM_ARGS = [
 ];
 
 export const DESKTOP = { width: 1280, height: 800 } as const;
+
+/**
+ * How long a browser test may take. Generous: on a busy machine a test is slower, and no browser
+ * test measures time (performance belongs in the benchmarks); a stuck test still ends here.
+ */
+export const BROWSER_TEST_TIMEOUT_MS = 120_000;
+/**
+ * `expect.poll` options of the browser tests: a condition awaited for as long as a busy machine may
+ * need (only a wrong result, never a slow one, should fail a test), well inside the test's timeout.
+ */
+export const POLL = { timeout: 45_000, interval: 100 } as const;
+/** A stuck browser action fails with its reason after this long, before the test's own timeout. */
+export const ACTION_TIMEOUT_MS = 30_000;
 export const PHONE = { width: 390, height: 844 } as const;
 
 export async function launchChromium(): Promise<Browser> {
@@ -57,8 +70,8 @@ export async function openUser(
     hasTouch: phone,
     reducedMotion: 'no-preference',
   });
-  // Fail a stuck action with its reason well before the test's own timeout.
-  context.setDefaultTimeout(10_000);
+  // Fail a stuck action with its reason before the test's own timeout.
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
   let hold: Promise<void> | undefined;
   let release = () => {};
@@ -147,4 +160,20 @@ export async function visibleText(page: Page, testId: string): Promise<string> {
   const el = page.getByTestId(testId);
   if ((await el.count()) === 0 || !(await el.first().isVisible())) return '';
   return (await el.first().textContent()) ?? '';
+}
+
+/**
+ * Resolves after the page has rendered `count` more frames: what was just changed (focus, scroll,
+ * viewport) is laid out and painted, however slow the machine.
+ */
+export function nextFrames(page: Page, count = 2): Promise<void> {
+  return page.evaluate(
+    (n) =>
+      new Promise<void>((resolve) => {
+        let left = n;
+        const tick = () => (--left <= 0 ? resolve() : requestAnimationFrame(tick));
+        requestAnimationFrame(tick);
+      }),
+    count,
+  );
 }
