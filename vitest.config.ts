@@ -6,6 +6,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most test files wait on engines, sockets and browsers rather than compute: on a 2-core
+    // machine the default (cores − 1 = one file at a time) leaves the CPU idle and takes twice as
+    // long. No test depends on timing, so several files may share the cores.
+    maxWorkers: 3,
     reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

@@ -18,7 +18,7 @@ const ROOT = join(import.meta.dirname, '../../..');
 const MEMBER_CHILD = 'packages/server/test/helpers/job-member-child.ts';
 /** Short sessions, so a dead member is dropped quickly (the test server's tick is 100 ms). */
 const SESSION_MS = 1_000;
-const CONVERGE_MS = 15_000;
+const CONVERGE_MS = 30_000;
 
 describeJobMembershipContract('single member', async () => new SingleMemberMembership(), { shared: false });
 

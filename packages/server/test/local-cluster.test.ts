@@ -233,7 +233,12 @@ describe('roomcast cluster', () => {
     const killed = ['postgres', 'redis shard 1', 'redis shard 2'].map((name) => engineNamed(before, name));
     for (const server of killed) process.kill(server.pid, 'SIGKILL');
     await waitUntil(
-      async () => killed.every((server) => engineNamed(current(), server.name).pid !== server.pid),
+      // A line printed while an engine is still restarting names no PID for it: wait for a new one.
+      async () =>
+        killed.every((server) => {
+          const { pid } = engineNamed(current(), server.name);
+          return pid !== undefined && pid !== server.pid;
+        }),
       90_000,
       'the engines restarted',
     );
