@@ -307,40 +307,47 @@ export interface RestartableBusEngine {
  */
 export function describeBusRestartContract(adapterName: string, engine: RestartableBusEngine): void {
   describe(`MessageBus restart contract (${adapterName})`, () => {
-    it('tells its reconnect listeners once its subscriptions are back after a restart, and not before', async () => {
-      let server = await engine.launch();
-      const subscriber = await engine.connect(server.port);
-      const publisher = await engine.connect(server.port);
-      const channel = `room.reconnect_${randomUUID()}`;
-      try {
-        const received: string[] = [];
-        await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
-        let reconnects = 0;
-        subscriber.onReconnect(() => {
-          reconnects += 1;
-        });
-        await publisher.publish(channel, new TextEncoder().encode('before'));
-        await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
-        expect(reconnects).toBe(0);
+    it(
+      'tells its reconnect listeners once its subscriptions are back after a restart, and not before',
+      { timeout: 90_000 },
+      async () => {
+        let server = await engine.launch();
+        const subscriber = await engine.connect(server.port);
+        const publisher = await engine.connect(server.port);
+        const channel = `room.reconnect_${randomUUID()}`;
+        try {
+          const received: string[] = [];
+          await subscriber.subscribe(channel, (payload) => received.push(new TextDecoder().decode(payload)));
+          let reconnects = 0;
+          subscriber.onReconnect(() => {
+            reconnects += 1;
+          });
+          await publisher.publish(channel, new TextEncoder().encode('before'));
+          await vi.waitFor(() => expect(received).toContain('before'), { timeout: 5_000, interval: 5 });
+          expect(reconnects).toBe(0);
 
-        const port = server.port;
-        await server.stop();
-        await expect(subscriber.ping()).rejects.toThrow();
-        server = await engine.launch(port);
-        await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 15_000, interval: 20 });
-        await expect(subscriber.ping()).resolves.toBeUndefined();
-        // The publisher may still be reconnecting: retry a publish that fails, then wait until the
-        // one message that went out lands.
-        await vi.waitFor(() => publisher.publish(channel, new TextEncoder().encode('after')), {
-          timeout: 15_000,
-          interval: 20,
-        });
-        await vi.waitFor(() => expect(received).toContain('after'), { timeout: 15_000, interval: 20 });
-      } finally {
-        await subscriber.close();
-        await publisher.close();
-        await server.stop();
-      }
-    });
+          const port = server.port;
+          await server.stop();
+          await expect(subscriber.ping()).rejects.toThrow();
+          server = await engine.launch(port);
+          await vi.waitFor(() => expect(reconnects).toBe(1), { timeout: 45_000, interval: 20 });
+          await expect(subscriber.ping()).resolves.toBeUndefined();
+          // The publisher may still be reconnecting, or not have noticed yet that its old connection
+          // is dead: a publish then fails or is lost (the bus is at most once). Publish again until
+          // one lands; what the contract is about is that the subscriber receives it.
+          await vi.waitFor(
+            async () => {
+              await publisher.publish(channel, new TextEncoder().encode('after')).catch(() => undefined);
+              expect(received).toContain('after');
+            },
+            { timeout: 45_000, interval: 250 },
+          );
+        } finally {
+          await subscriber.close();
+          await publisher.close();
+          await server.stop();
+        }
+      },
+    );
   });
 }
