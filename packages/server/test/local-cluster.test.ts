@@ -10,6 +10,7 @@ import { parseTtl } from '../src/local-cluster/token-command.ts';
 import { waitUntil } from './helpers/engine-process.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
 import { http } from './helpers/http.ts';
+import { connectRedis } from './helpers/redis-launcher.ts';
 import { WsTestClient } from './helpers/ws-test-client.ts';
 
 // `roomcast cluster` as a user runs it: a child process that starts its own engines (a private
@@ -60,6 +61,18 @@ function roleNamed(state: Endpoints, name: string) {
   const role = state.roles.find((r) => r.name === name);
   if (role === undefined) throw new Error(`no role ${name}`);
   return role;
+}
+
+/** Whether a Redis shard's append-only buffer is in its file and no fsync of it is pending. */
+async function aofWritten(port: number): Promise<boolean> {
+  const redis = connectRedis(port);
+  try {
+    const info = await redis.info('persistence');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return field('aof_buffer_length') === 0 && field('aof_pending_bio_fsync') === 0;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function engineNamed(state: Endpoints, name: string) {
@@ -231,6 +244,12 @@ describe('roomcast cluster', () => {
     const before = current();
     // Both shards, so whichever holds the room's keys was killed.
     const killed = ['postgres', 'redis shard 1', 'redis shard 2'].map((name) => engineNamed(before, name));
+    // What the test is about is that written data survives a restart, not the append-only file's
+    // window: with appendfsync everysec Redis may postpone writing its buffer while a slow
+    // background fsync runs (a busy disk), so wait until both shards have it in the file.
+    for (const shard of killed.filter((server) => server.name.startsWith('redis'))) {
+      await waitUntil(async () => aofWritten(shard.port), 60_000, `${shard.name} wrote its append-only file`);
+    }
     for (const server of killed) process.kill(server.pid, 'SIGKILL');
     await waitUntil(
       // A line printed while an engine is still restarting names no PID for it: wait for a new one.
