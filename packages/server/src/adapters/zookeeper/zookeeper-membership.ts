@@ -156,10 +156,15 @@ export class ZookeeperMembership implements JobMembership {
       spinDelay: 100,
       retries: 0,
     });
+    // Only a client that had a session can lose it: one that never connected (the server is down,
+    // or slow to accept under load) keeps trying, instead of being replaced every session timeout
+    // before it could ever finish connecting.
+    let hadSession = false;
     client.on('state', (state) => {
       // A replaced client may still report; only the current session counts.
       if (client !== this.client || this.closed) return;
       if (state === State.SYNC_CONNECTED) {
+        hadSession = true;
         clearTimeout(this.expiryTimer);
         this.expiryTimer = undefined;
         this.connected = true;
@@ -172,7 +177,7 @@ export class ZookeeperMembership implements JobMembership {
         // Disconnected for a whole session timeout, the session is as good as expired (the server
         // expires it, or a restarted server that lost it may refuse this client's newer zxid):
         // start over with a new one, as Curator does.
-        if (this.expiryTimer === undefined) {
+        if (hadSession && this.expiryTimer === undefined) {
           const timeoutMs =
             client.getSessionTimeout() > 0 ? client.getSessionTimeout() : this.options.sessionTimeoutMs;
           this.expiryTimer = setTimeout(() => {
