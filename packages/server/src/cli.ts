@@ -4,15 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RoomcastConfig } from './config/config-schema.ts';
 import { ConfigError, describeSettings, loadConfig } from './config/load-config.ts';
-import { runLocalCluster } from './local-cluster/local-cluster.ts';
-import { runTokenCommand } from './local-cluster/token-command.ts';
 import { createLogger } from './observability/logger.ts';
-import { startApi } from './roles/api.ts';
-import { startDev } from './roles/dev.ts';
-import { startGateway } from './roles/gateway.ts';
-import { RoleConfigError } from './roles/infrastructure.ts';
-import { SettlerConfigError, startSettler } from './roles/settler.ts';
-import { startWorker } from './roles/worker.ts';
 
 const HELP = `roomcast — the interactive side of live streaming
 
@@ -82,11 +74,12 @@ async function main(argv: string[]): Promise<number> {
     case 'settler':
       return runSettler(rest);
     case 'cluster':
-      return runLocalCluster(rest, process.env);
+      return (await import('./local-cluster/local-cluster.ts')).runLocalCluster(rest, process.env);
     case 'token':
-      return runTokenCommand(rest, process.env);
+      return (await import('./local-cluster/token-command.ts')).runTokenCommand(rest, process.env);
     case 'gateway':
       return runClusterRole('gateway', rest, async (config, logger) => {
+        const { startGateway } = await import('./roles/gateway.ts');
         const gw = await startGateway(config, logger);
         logger.info(
           { gateway: gw.gateway.id, url: gw.url, ws: `${gw.url.replace(/^http/, 'ws')}/v1/ws` },
@@ -100,12 +93,14 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'api':
       return runClusterRole('api', rest, async (config, logger) => {
+        const { startApi } = await import('./roles/api.ts');
         const api = await startApi(config, logger);
         logger.info({ url: api.url }, 'roomcast api listening');
         return { stop: () => api.close() };
       });
     case 'worker':
       return runClusterRole('worker', rest, async (config, logger) => {
+        const { startWorker } = await import('./roles/worker.ts');
         const worker = await startWorker(config, logger);
         logger.info({ url: worker.url }, 'roomcast worker running');
         return { stop: () => worker.close() };
@@ -141,6 +136,8 @@ async function runSettler(argv: string[]): Promise<number> {
   const config = configFor(argv, {});
   if (config === undefined) return 2;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  // Each role loads only its own modules: a settler has no use for the gateway or PGlite.
+  const { SettlerConfigError, startSettler } = await import('./roles/settler.ts');
   let running: Awaited<ReturnType<typeof startSettler>>;
   try {
     running = await startSettler(config, logger);
@@ -182,6 +179,7 @@ async function runClusterRole(
   const config = configFor(argv, {});
   if (config === undefined) return 2;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty }).child({ role });
+  const { RoleConfigError } = await import('./roles/infrastructure.ts');
   let started: StartedRole;
   try {
     started = await start(config, logger);
@@ -218,6 +216,7 @@ async function runDev(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const { startDev } = await import('./roles/dev.ts');
   const server = await startDev(config, logger);
   logger.info(
     {

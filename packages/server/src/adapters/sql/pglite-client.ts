@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { SqlClient, SqlResult } from './sql-client.ts';
 
 /** The subset of PGlite's `query` both the instance and its transactions share. */
@@ -70,6 +70,9 @@ const PGLITE_SHARED_BUFFERS = '32MB';
  */
 export async function openPglite(dataDir?: string): Promise<PgliteClient> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
+  // Loaded here, not at the top: only `roomcast dev` opens PGlite, and its WASM costs every other
+  // role tens of MiB and a slower start when imported eagerly.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = await PGlite.create({
     ...(dataDir === undefined ? {} : { dataDir }),
     // PostgreSQL's default 128 MB of shared buffers is most of what PGlite adds to a dev process
