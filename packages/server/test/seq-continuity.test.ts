@@ -54,51 +54,58 @@ describe('seqs are never reused after roomcast dev restarts (its history is in m
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('answers an old cursor with reset or newer events only, over pull and WebSocket, with no epoch sent', async () => {
-    const settings = { ROOMCAST_DATA: dataDir, ROOMCAST_JWT_SECRET: SECRET };
-    const hostToken = await token('us_seqhost');
-    // A service publishes: users are held to 5 events a second, which would only slow the test.
-    const service = await token('us_seqservice', ['service']);
-    const first = await spawnRoomcast('dev', settings);
-    let room: string;
-    const seen: Seen[] = [];
-    try {
-      await first.ready(60_000);
-      room = (await http(first.url, 'POST', '/v1/rooms', { token: hostToken, body: { title: 'restart' } }))
-        .body.room.id as string;
-      for (let i = 0; i < 5; i++)
-        seen.push({ seq: await publish(first.url, service, room, `before ${i}`), text: `before ${i}` });
-    } finally {
-      await first.stop();
-    }
-    const oldCursor = seen.at(-1)?.seq ?? 0;
-    const second = await spawnRoomcast('dev', settings);
-    try {
-      await second.ready(60_000);
-      const after: Seen[] = [];
-      for (let i = 0; i < 8; i++)
-        after.push({ seq: await publish(second.url, service, room, `after ${i}`), text: `after ${i}` });
-      // No seq of the new incarnation was ever used before.
-      expect(Math.min(...after.map((a) => a.seq))).toBeGreaterThan(oldCursor);
-      // Pull from the old cursor without an epoch: never an old number with a new meaning.
-      const page = await pullFrom(second.url, hostToken, room, oldCursor - 2);
-      expect(page.reset).toBe(true);
-      const fromOld = await pullFrom(second.url, hostToken, room, oldCursor);
-      const byNumber = new Map(seen.map((s) => [s.seq, s.text]));
-      for (const e of fromOld.events) expect(byNumber.has(e.seq)).toBe(false);
-      // WebSocket resume from the old cursor without an epoch.
-      const ws = await WsTestClient.connect(
-        `${second.url.replace(/^http/, 'ws')}/v1/ws`,
-        await token('us_seqviewer'),
-      );
-      ws.send({ op: 'join', room, cursor: oldCursor - 2 });
-      await ws.waitFor((f) => f.op === 'reset' && f.room === room);
-      for (const e of ws.events(room)) expect(byNumber.has(e.seq)).toBe(false);
-      ws.close();
-    } finally {
-      await second.stop();
-    }
-  });
+  // Two `roomcast dev` starts (each up to 60 s on a loaded machine): the default 30 s cannot hold them.
+  it(
+    'answers an old cursor with reset or newer events only, over pull and WebSocket, with no epoch sent',
+    {
+      timeout: 180_000,
+    },
+    async () => {
+      const settings = { ROOMCAST_DATA: dataDir, ROOMCAST_JWT_SECRET: SECRET };
+      const hostToken = await token('us_seqhost');
+      // A service publishes: users are held to 5 events a second, which would only slow the test.
+      const service = await token('us_seqservice', ['service']);
+      const first = await spawnRoomcast('dev', settings);
+      let room: string;
+      const seen: Seen[] = [];
+      try {
+        await first.ready(60_000);
+        room = (await http(first.url, 'POST', '/v1/rooms', { token: hostToken, body: { title: 'restart' } }))
+          .body.room.id as string;
+        for (let i = 0; i < 5; i++)
+          seen.push({ seq: await publish(first.url, service, room, `before ${i}`), text: `before ${i}` });
+      } finally {
+        await first.stop();
+      }
+      const oldCursor = seen.at(-1)?.seq ?? 0;
+      const second = await spawnRoomcast('dev', settings);
+      try {
+        await second.ready(60_000);
+        const after: Seen[] = [];
+        for (let i = 0; i < 8; i++)
+          after.push({ seq: await publish(second.url, service, room, `after ${i}`), text: `after ${i}` });
+        // No seq of the new incarnation was ever used before.
+        expect(Math.min(...after.map((a) => a.seq))).toBeGreaterThan(oldCursor);
+        // Pull from the old cursor without an epoch: never an old number with a new meaning.
+        const page = await pullFrom(second.url, hostToken, room, oldCursor - 2);
+        expect(page.reset).toBe(true);
+        const fromOld = await pullFrom(second.url, hostToken, room, oldCursor);
+        const byNumber = new Map(seen.map((s) => [s.seq, s.text]));
+        for (const e of fromOld.events) expect(byNumber.has(e.seq)).toBe(false);
+        // WebSocket resume from the old cursor without an epoch.
+        const ws = await WsTestClient.connect(
+          `${second.url.replace(/^http/, 'ws')}/v1/ws`,
+          await token('us_seqviewer'),
+        );
+        ws.send({ op: 'join', room, cursor: oldCursor - 2 });
+        await ws.waitFor((f) => f.op === 'reset' && f.room === room);
+        for (const e of ws.events(room)) expect(byNumber.has(e.seq)).toBe(false);
+        ws.close();
+      } finally {
+        await second.stop();
+      }
+    },
+  );
 });
 
 describe('seqs are never reused after a Redis history loss', () => {
