@@ -57,6 +57,29 @@ export function tcpAnswers(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * True once the server on 127.0.0.1:port answers `request` with a reply starting `expected`
+ * (e.g. Redis `PING` → `+PONG`; a Redis still loading its AOF answers `-LOADING`).
+ */
+export function answersWith(port: number, request: string, expected: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.length >= expected.length || reply.includes('\n')) done(reply.startsWith(expected));
+    });
+    socket.once('error', () => done(false));
+    socket.once('end', () => done(false));
+  });
+}
+
 export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,

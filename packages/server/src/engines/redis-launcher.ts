@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TWEMPROXY_SAFE_OPTIONS } from '../adapters/redis/redis-collections.ts';
-import { type EngineProcess, findBinary, freePort, startEngine } from './engine-process.ts';
+import { answersWith, type EngineProcess, findBinary, freePort, startEngine } from './engine-process.ts';
 
 /**
  * How a redis-server keeps its data. The default, `appendonly` with `appendfsync everysec`, is what
@@ -49,6 +49,9 @@ export function startRedisServer(options: RedisServerOptions | number = {}): Pro
       '--dir',
       dir,
     ],
+    // Ready when it answers PING: while it reloads its AOF after a restart it accepts connections
+    // but answers every command with LOADING.
+    ready: (port) => answersWith(port, 'PING\r\n', '+PONG'),
     ...(opts.port === undefined ? {} : { port: opts.port }),
     ...(opts.dir === undefined ? {} : { dir: opts.dir }),
   });
