@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { typeScriptNodeArgs } from '../../packages/server/src/runtime/node-command.ts';
 import { watchExit } from './child-exit.ts';
 import { sleep } from './clock.ts';
 import { createAgent, requestJson } from './http-json.ts';
@@ -57,8 +58,7 @@ function commandFor(kind: ServerKind, port: number, dataDir: string): string[] {
   switch (kind) {
     case 'roomcast':
       return [
-        '--import',
-        'tsx',
+        ...typeScriptNodeArgs(),
         'packages/server/src/cli.ts',
         'dev',
         '--port',
@@ -67,9 +67,9 @@ function commandFor(kind: ServerKind, port: number, dataDir: string): string[] {
         dataDir,
       ];
     case 'naive':
-      return ['--import', 'tsx', 'bench/src/naive-server.ts', '--port', String(port)];
+      return [...typeScriptNodeArgs(), 'bench/src/naive-server.ts', '--port', String(port)];
     case 'socketio':
-      return ['--import', 'tsx', 'bench/src/peers/socketio-server.ts', '--port', String(port)];
+      return [...typeScriptNodeArgs(), 'bench/src/peers/socketio-server.ts', '--port', String(port)];
   }
 }
 

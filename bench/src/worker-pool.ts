@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { typeScriptNodeArgs } from '../../packages/server/src/runtime/node-command.ts';
 import type {
   ConnectCommand,
   ConnectedReport,
@@ -80,7 +81,7 @@ export class WorkerPool {
     for (let i = 0; i < count; i++) {
       const child = fork(script, [], {
         cwd,
-        execArgv: ['--import', 'tsx'],
+        execArgv: typeScriptNodeArgs(),
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'json',
       });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -11,6 +11,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   base: '/',
+  // The SDK and the protocol are bundled from their TypeScript sources (see their `exports`).
+  resolve: { conditions: ['roomcast-source', ...defaultClientConditions] },
   logLevel: 'warn',
   build: {
     outDir: 'dist',

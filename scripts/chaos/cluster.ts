@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { CLUSTER_JSON_PREFIX } from '../../packages/server/src/local-cluster/local-cluster.ts';
+import { typeScriptNodeArgs } from '../../packages/server/src/runtime/node-command.ts';
 import { sleep } from './http.ts';
 
 export interface MachineRole {
@@ -69,7 +70,7 @@ export class ClusterChild {
     const log = createWriteStream(opts.logPath, { flags: 'a' });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'packages/server/src/cli.ts', 'cluster', ...opts.args],
+      [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', 'cluster', ...opts.args],
       {
         cwd: opts.repoRoot,
         env: opts.env,

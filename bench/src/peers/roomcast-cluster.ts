@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import { SignJWT } from 'jose';
+import { typeScriptNodeArgs } from '../../../packages/server/src/runtime/node-command.ts';
 import { watchExit } from '../child-exit.ts';
 import { sleep } from '../clock.ts';
 import { requestJson } from '../http-json.ts';
@@ -105,8 +106,7 @@ export async function startRoomcastCluster(options: {
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...typeScriptNodeArgs(),
       'packages/server/src/cli.ts',
       'cluster',
       '--gateways',

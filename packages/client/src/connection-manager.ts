@@ -4,6 +4,7 @@ import type { ClientEvents, ConnectionStatus } from './client-events.ts';
 import type { Emitter } from './emitter.ts';
 import { type RoomcastClientError, RoomcastConnectionError } from './errors.ts';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.ts';
+import { NO_NODE_WEBSOCKET } from './node-websocket.ts';
 import { type TokenProvider, tokenExpiry } from './token-provider.ts';
 import {
   type CloseInfo,
@@ -30,8 +31,8 @@ export interface ConnectionHandler {
 
 export interface ConnectionManagerOptions {
   mode: TransportMode;
-  /** Whether a WebSocket constructor is available at all. */
-  webSocketAvailable: boolean;
+  /** Whether a WebSocket constructor is available at all (asked at each attempt: Node finds `ws` at connect). */
+  webSocketAvailable(): boolean;
   /** In `auto` mode: failed WebSocket connects in a row before switching to pull. */
   fallbackAfter: number;
   /** In `auto` mode, after falling back to pull: how long pull runs before WebSocket is tried again. */
@@ -149,7 +150,8 @@ export class ConnectionManager {
   }
 
   #chooseKind(): TransportKind | undefined {
-    const { mode, webSocketAvailable } = this.options;
+    const { mode } = this.options;
+    const webSocketAvailable = this.options.webSocketAvailable();
     if (mode === 'pull') return 'pull';
     if (mode === 'ws') return webSocketAvailable ? 'ws' : undefined;
     return webSocketAvailable && !this.#fellBack ? 'ws' : 'pull';
@@ -160,9 +162,7 @@ export class ConnectionManager {
     const { emitter, backoff, tokens } = this.options;
     const kind = this.#chooseKind();
     if (kind === undefined) {
-      this.#giveUp(
-        new RoomcastConnectionError('no_transport', 'no WebSocket available: pass options.webSocket'),
-      );
+      this.#giveUp(new RoomcastConnectionError('no_transport', NO_NODE_WEBSOCKET));
       return;
     }
     emitter.emit('connecting', { transport: kind, attempt: backoff.attempt });

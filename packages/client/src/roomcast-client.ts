@@ -14,6 +14,7 @@ import { RoomcastApiError, RoomcastClientError, RoomcastConnectionError } from '
 import { GatewayDispatch } from './gateway-dispatch.ts';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from './heartbeat.ts';
 import { type FetchLike, RoomcastApi } from './http-api.ts';
+import { globalWebSocket, loadNodeWebSocket, NO_NODE_WEBSOCKET, runsOnNode } from './node-websocket.ts';
 import { PullTransport } from './pull-transport.ts';
 import { RecentIds } from './recent-ids.ts';
 import { RoomRegistry } from './room-registry.ts';
@@ -58,8 +59,11 @@ export interface RoomcastClientOptions {
   connectTimeoutMs?: number;
   /** Deliver peer signals after this inbox seq (default 0: whatever the short-lived inbox still holds). */
   inboxCursor?: number;
-  /** A WebSocket constructor, for runtimes without a global one (Node 20: the `ws` package). */
-  webSocket?: WebSocketConstructor;
+  /**
+   * A WebSocket constructor. Default: the runtime's own (browsers, Node 22+), else in Node the
+   * `ws` package when it is installed (looked up at the first `connect()`). `null`: none (pull only).
+   */
+  webSocket?: WebSocketConstructor | null;
   /** `fetch` to use instead of the global one. */
   fetch?: FetchLike;
 }
@@ -96,6 +100,11 @@ export class RoomcastClient {
   #peerCursor: number;
   #nextRef = 0;
   readonly #requestTimeoutMs: number;
+  readonly #transportMode: TransportMode;
+  /** The WebSocket constructor: given, global, or (Node) the `ws` package found at the first connect. */
+  #webSocket: WebSocketConstructor | undefined;
+  #lookForWebSocket: boolean;
+  #warnedNoWebSocket = false;
 
   constructor(options: RoomcastClientOptions) {
     const tokens = new TokenProvider(options.token);
@@ -106,7 +115,9 @@ export class RoomcastClient {
     });
     this.#peerCursor = options.inboxCursor ?? 0;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
-    const WebSocketCtor = options.webSocket ?? globalWebSocket();
+    this.#webSocket = options.webSocket === null ? undefined : (options.webSocket ?? globalWebSocket());
+    this.#lookForWebSocket = options.webSocket === undefined && runsOnNode();
+    this.#transportMode = options.transport ?? 'auto';
     const codec = options.codec === 'msgpack' ? msgpackCodec : jsonCodec;
     const pull = {
       pollIntervalMs: options.pollIntervalMs ?? 1000,
@@ -124,8 +135,8 @@ export class RoomcastClient {
             random: Math.random,
           });
     this.#manager = new ConnectionManager({
-      mode: options.transport ?? 'auto',
-      webSocketAvailable: WebSocketCtor !== undefined,
+      mode: this.#transportMode,
+      webSocketAvailable: () => this.#webSocket !== undefined,
       fallbackAfter: options.fallbackAfter ?? 3,
       webSocketRetryMs: options.webSocketRetryMs ?? 10_000,
       tokens,
@@ -134,6 +145,7 @@ export class RoomcastClient {
       random: Math.random,
       emitter: this.#emitter,
       createTransport: (kind: TransportKind, token: string, sink: TransportSink): Transport => {
+        const WebSocketCtor = this.#webSocket;
         if (kind === 'ws' && WebSocketCtor !== undefined) {
           return new WsTransport({
             url: dispatch === undefined ? webSocketUrl(options.url, token) : () => dispatch.url(token),
@@ -186,7 +198,15 @@ export class RoomcastClient {
    * Connects (and keeps reconnecting until `close()`). Resolves once connected; rejects only when
    * the client gives up (a rejected token that cannot be renewed, no usable transport) or is closed.
    */
-  connect(): Promise<void> {
+  async connect(): Promise<void> {
+    if (this.#webSocket === undefined && this.#transportMode !== 'pull' && this.#lookForWebSocket) {
+      this.#lookForWebSocket = false;
+      this.#webSocket = await loadNodeWebSocket();
+      if (this.#webSocket === undefined && this.#transportMode === 'auto' && !this.#warnedNoWebSocket) {
+        this.#warnedNoWebSocket = true;
+        console.warn(`@roomcast/client: ${NO_NODE_WEBSOCKET}; using HTTP pull`);
+      }
+    }
     return this.#manager.start();
   }
 
@@ -356,9 +376,4 @@ export class RoomcastClient {
     this.#publishes.clear();
     this.#rooms.onDown();
   }
-}
-
-function globalWebSocket(): WebSocketConstructor | undefined {
-  const ctor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  return typeof ctor === 'function' ? ctor : undefined;
 }

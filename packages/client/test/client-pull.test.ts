@@ -312,7 +312,7 @@ describe('RoomcastClient in auto mode', () => {
 
   it('uses pull straight away when there is no WebSocket', async () => {
     const pull = new PullServer();
-    const client = setup(pull, { transport: 'auto' });
+    const client = setup(pull, { transport: 'auto', webSocket: null });
     await client.connect();
     expect(client.transport).toBe('pull');
     await client.close();

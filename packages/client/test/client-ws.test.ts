@@ -350,6 +350,7 @@ describe('RoomcastClient over WebSocket', () => {
       url: 'http://h',
       token: 't',
       transport: 'ws',
+      webSocket: null,
       fetch: new FakeFetch().fetch,
     });
     const errors: string[] = [];

@@ -1,23 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx roomcast` works without a build step. The wrapper
-// waits for the CLI and exits with its status: Ctrl-C reaches the CLI from the terminal itself
-// (one process group), so SIGINT is not forwarded — the CLI's own second-Ctrl-C handling stays
-// right — while SIGTERM and SIGHUP, which supervisors send to one PID, are passed on.
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
+// The installed `roomcast` command: the built CLI, in this process (signals reach it directly).
+// A checkout that was not built says how to build it instead of a module-not-found trace.
+import { existsSync } from 'node:fs';
 
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx');
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.on('SIGINT', () => {});
-for (const signal of ['SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  });
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (existsSync(cli)) {
+  await import(cli.href);
+} else {
+  console.error(
+    'roomcast: this copy is not built (no dist/cli.js). In a checkout run `npm run build`, or run from source with `npm run roomcast -- <command>`.',
+  );
+  process.exit(1);
 }
-child.on('exit', (code, signal) => {
-  process.exit(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0)));
-});

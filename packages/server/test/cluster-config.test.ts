@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load-config.ts';
 import { assertClusterConfig, RoleConfigError, redisOptionsFromUrl } from '../src/roles/infrastructure.ts';
+import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -88,7 +89,7 @@ describe('collections and bus settings', () => {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ROOMCAST_')) env[k] = v;
     const failure = await run(
       process.execPath,
-      ['--import', 'tsx', 'packages/server/src/cli.ts', 'gateway'],
+      [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', 'gateway'],
       {
         cwd: ROOT,
         env,

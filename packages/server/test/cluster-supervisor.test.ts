@@ -11,6 +11,7 @@ import {
   type SupervisedProcess,
 } from '../src/local-cluster/process-supervisor.ts';
 import { RestartBackoff } from '../src/local-cluster/restart-backoff.ts';
+import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
 import { waitUntil } from './helpers/engine-process.ts';
 import { connectRedis, startRedisServer } from './helpers/redis-launcher.ts';
 
@@ -287,7 +288,7 @@ describe('roomcast cluster --fail-fast', () => {
       '0',
       '--fail-fast',
     ];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], {
+    const child = spawn(process.execPath, [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,7 @@ import {
   type ZookeeperMembershipOptions,
 } from '../src/adapters/zookeeper/zookeeper-membership.ts';
 import type { JobMembership, MembershipHandle } from '../src/core/ports/worker-membership.ts';
+import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
 import { describeJobMembershipContract, untilPartitioned } from './contracts/job-membership-contract.ts';
 import { type EngineProcess, freePort, waitUntil } from './helpers/engine-process.ts';
 import { launchZookeeper } from './helpers/zookeeper-launcher.ts';
@@ -57,7 +58,7 @@ describe('ZooKeeper job membership', () => {
     /** A member in a process of its own, joined when this resolves. */
     const memberProcess = async (job: string): Promise<ChildProcess> => {
       const settings = options();
-      const child = spawn(process.execPath, ['--import', 'tsx', MEMBER_CHILD], {
+      const child = spawn(process.execPath, [...typeScriptNodeArgs(), MEMBER_CHILD], {
         cwd: ROOT,
         env: {
           ...process.env,

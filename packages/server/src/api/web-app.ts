@@ -4,8 +4,13 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/** Where `npm run build:web` puts the web app: `packages/web/dist` of this checkout. */
+/**
+ * Where the web app is: `web/` beside the built server (an installed package carries a copy), else
+ * where `npm run build:web` puts it in a checkout, `packages/web/dist`.
+ */
 export function defaultWebRoot(): string {
+  const packaged = fileURLToPath(new URL('../web/', import.meta.url));
+  if (existsSync(join(packaged, 'index.html'))) return packaged;
   return fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 }
 

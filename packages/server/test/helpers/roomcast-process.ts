@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { typeScriptNodeArgs } from '../../src/runtime/node-command.ts';
 import { freePort } from './engine-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -24,13 +25,22 @@ export interface RoomcastProcess {
   stop(): Promise<void>;
 }
 
+/** How to start roomcast instead of this checkout's source: node arguments before the role, and where. */
+export interface RoomcastLaunch {
+  /** e.g. `['node_modules/@roomcast/server/bin/roomcast.js']` of an installed copy. */
+  readonly nodeArgs: readonly string[];
+  readonly cwd: string;
+}
+
 /**
- * Spawns `node --import tsx packages/server/src/cli.ts <role>` on a free loopback port with only
- * the given ROOMCAST_* settings (the machine's own are dropped, so they cannot change the test).
+ * Spawns `roomcast <role>` (this checkout's `src/cli.ts` through tsx, unless `launch` says
+ * otherwise) on a free loopback port with only the given ROOMCAST_* settings (the machine's own
+ * are dropped, so they cannot change the test).
  */
 export async function spawnRoomcast(
   role: string,
   settings: Record<string, string>,
+  launch: RoomcastLaunch = { nodeArgs: [...typeScriptNodeArgs(), CLI], cwd: ROOT },
 ): Promise<RoomcastProcess> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
@@ -42,8 +52,8 @@ export async function spawnRoomcast(
     ROOMCAST_PORT: String(port),
     ...settings,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, role], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...launch.nodeArgs, role], {
+    cwd: launch.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
