@@ -19,7 +19,8 @@ Roles:
   api       the HTTP API (rooms, events, pull, state, peer sends, moderation, gifts); no WebSocket
   worker    periodic jobs: online-count broadcast, rooms hot-window retention, gift outbox relay
   settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
-            --rooms.shards and --rooms.archive (PostgreSQL). Run as many as you like, kill any
+            --rooms.shards and --rooms.archive (PostgreSQL); serves /healthz, /readyz, /metrics on
+            --port. Run as many as you like, kill any
   cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
             N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
             what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
@@ -149,7 +150,7 @@ async function runSettler(argv: string[]): Promise<number> {
     throw err;
   }
   logger.info(
-    { shards: config.ledger.shards.length, intervalMs: config.settler.intervalMs },
+    { url: running.url, shards: config.ledger.shards.length, intervalMs: config.settler.intervalMs },
     'roomcast settler started',
   );
   // The settler's timer is unref'ed (it also runs inside `roomcast dev`): this keeps the process up.

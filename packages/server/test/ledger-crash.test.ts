@@ -137,6 +137,8 @@ describe('settler processes killed with SIGKILL at random points', () => {
     const ledger = await openLedger(['s0', 's1', 's2']);
     const random = seededRandom(5);
     const settlerEnv = childEnv({
+      // Two at a time, and other test files in parallel: each serves its ops endpoints on a free port.
+      ROOMCAST_PORT: '0',
       ROOMCAST_LEDGER_SHARDS: ['s0', 's1', 's2'].map((d) => pg.dsn(d)).join(','),
       ROOMCAST_ROOMS_SHARDS: Object.entries(roomsSettings().shards)
         .map(([r, u]) => `${r}=${u}`)

@@ -154,6 +154,12 @@ describe('roomcast cluster', () => {
     expect(output).not.toContain(SECRET);
   });
 
+  it('gives every role, the settler too, a port with /readyz', async () => {
+    const roles = (endpoints as Endpoints).roles;
+    expect(roles.map((r) => r.role)).toContain('settler');
+    for (const role of roles) expect([role.name, await answersReady(role.port)]).toEqual([role.name, true]);
+  });
+
   it('delivers a comment published through the API to clients on every gateway, with a token from `roomcast token`', async () => {
     const ep = endpoints as Endpoints;
     const api = ep.apis[0] as string;

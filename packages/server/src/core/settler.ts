@@ -50,6 +50,9 @@ export class Settler {
 
   constructor(private readonly options: SettlerOptions) {
     this.task = new PeriodicTask(options.intervalMs, () => this.runOnce());
+    // Both series from the start, so an alert on errors or on a stalled success has data to read.
+    options.metrics?.settlerRuns.inc({ outcome: 'ok' }, 0);
+    options.metrics?.settlerRuns.inc({ outcome: 'error' }, 0);
   }
 
   /** Runs every interval, without keeping the process alive. */
@@ -98,6 +101,9 @@ export class Settler {
       }),
     );
     if (run.settled > 0 || run.reconciled > 0) logger.info(run, 'settled ended rooms');
+    const { metrics } = this.options;
+    metrics?.settlerRuns.inc({ outcome: run.failed === 0 ? 'ok' : 'error' });
+    if (run.failed === 0) metrics?.settlerLastSuccess.set(Date.now() / 1000);
     return run;
   }
 

@@ -14,8 +14,8 @@ Ctrl-C (SIGINT) or SIGTERM stops everything it started.
   --postgres     auto (default): the machine's server on 127.0.0.1:5432 when it lets PGUSER (default:
                  the OS user) create databases, else a private one; machine: only the machine's;
                  private: always a private instance in a temp dir
-  --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1 (default 8100);
-                 0 picks free ports
+  --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1, the settler
+                 on P+300 (default 8100); 0 picks free ports
   --fail-fast    no restarts: the first process that exits unexpectedly (a drained gateway too) stops
                  everything, exit code 1
 ROOMCAST_JWT_SECRET is the token secret when set (else one is generated). Other ROOMCAST_* settings

@@ -25,7 +25,7 @@ type StopReason = { kind: 'signal' | 'failure'; text: string };
 /** The ports of the roles: from --base-port, or free ones for --base-port 0. */
 async function rolePorts(
   options: ClusterOptions,
-): Promise<{ apis: number[]; gateways: number[]; workers: number[] }> {
+): Promise<{ apis: number[]; gateways: number[]; workers: number[]; settler: number }> {
   const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
   if (options.basePort === 0) {
     const take = (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
@@ -33,14 +33,16 @@ async function rolePorts(
       apis: await take(options.apis),
       gateways: await take(options.gateways),
       workers: await take(options.workers),
+      settler: await freePort(),
     };
   }
   const ports = {
     apis: range(options.apis, options.basePort),
     gateways: range(options.gateways, options.basePort + 100),
     workers: range(options.workers, options.basePort + 200),
+    settler: options.basePort + 300,
   };
-  for (const port of [...ports.apis, ...ports.gateways, ...ports.workers]) {
+  for (const port of [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler]) {
     if (!(await portIsFree(port)))
       throw new Error(`port ${port} is in use: choose another --base-port (or --base-port 0 for free ports)`);
   }
@@ -246,7 +248,7 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
         ...ports.workers.map((port, i) =>
           start(ports.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port),
         ),
-        start('settler', 'settler', 0, { ROOMCAST_LOG_LEVEL: 'info' }),
+        start('settler', 'settler', ports.settler, { ROOMCAST_LOG_LEVEL: 'info' }),
       ];
       await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
     }
@@ -310,7 +312,7 @@ function printEndpoints(run: {
       (r) => `  gateway     ws://127.0.0.1:${r.port}/v1/ws   (${r.name}, pid ${r.pid}; ${url(r)}/metrics)`,
     ),
     ...workers.map((w) => `  worker      ${url(w)}/metrics   (${w.name}, pid ${w.pid})`),
-    ...(settler ? [`  settler     pid ${settler.pid}`] : []),
+    ...(settler ? [`  settler     ${url(settler)}/metrics   (pid ${settler.pid})`] : []),
     ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
     '',
     `  web app     ${api}/  and the ops dashboard ${api}/ops (sign in by pasting a token; the page`,
@@ -341,10 +343,12 @@ function printClusterJson(run: { roles: readonly RoleProcess[]; engines: readonl
   const servers = run.engines.flatMap((e) => e.servers);
   const enginePids = servers.map((s) => s.pid()).filter((pid) => pid !== undefined);
   const worker = run.roles.find((r) => r.role === 'worker');
+  const settler = run.roles.find((r) => r.role === 'settler');
   const machine = {
     apis: run.roles.filter((r) => r.role === 'api').map(url),
     gateways: run.roles.filter((r) => r.role === 'gateway').map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
     worker: worker ? url(worker) : undefined,
+    settler: settler ? url(settler) : undefined,
     pids: [...run.roles.map((r) => r.pid), ...enginePids],
     roles: run.roles.map((r) => ({ name: r.name, role: r.role, pid: r.pid, port: r.port })),
     enginePids,

@@ -22,7 +22,7 @@ export interface RoleProcess {
   /** `api1`, `gw2`, `worker`, `settler`. */
   readonly name: string;
   readonly role: 'api' | 'gateway' | 'worker' | 'settler';
-  /** 0 for the settler, which serves no HTTP. */
+  /** Where it serves HTTP: the API or WebSocket, and `/healthz`, `/readyz`, `/metrics` (every role). */
   readonly port: number;
   readonly pid: number;
   readonly logFile: string;
@@ -31,7 +31,7 @@ export interface RoleProcess {
   running(): boolean;
   /** The last output, for failure messages. */
   output(): string;
-  /** Resolves when the role is ready (/readyz answers 200; the settler: its start line); rejects when it exits first. */
+  /** Resolves when the role is ready (/readyz answers 200); rejects when it exits first. */
   ready(timeoutMs: number): Promise<void>;
   /** SIGTERM (a gateway drains), then SIGKILL after `deadlineMs`; idempotent. */
   stop(deadlineMs: number): Promise<void>;
@@ -98,13 +98,10 @@ export function spawnRole(opts: {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         if (!running()) throw new Error(`${opts.name} exited at start:\n${output.trim().slice(-3000)}`);
-        const ok =
-          opts.role === 'settler'
-            ? output.includes('roomcast settler started')
-            : await fetch(`${url}/readyz`).then(
-                (r) => r.ok,
-                () => false,
-              );
+        const ok = await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) return;
         if (Date.now() > deadline)
           throw new Error(`${opts.name} not ready in ${timeoutMs} ms:\n${output.trim().slice(-3000)}`);

@@ -207,6 +207,17 @@ export class RoomcastMetrics {
     help: 'Room settlements that failed a step and were left to the next run.',
     registers: [this.registry],
   });
+  readonly settlerRuns = new Counter({
+    name: 'roomcast_settler_runs_total',
+    help: 'Settler runs, by outcome (ok: nothing failed; error: a room or a shard failed and was left to the next run).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly settlerLastSuccess = new Gauge({
+    name: 'roomcast_settler_last_success_timestamp_seconds',
+    help: 'When a settler run last ended with nothing failed, in Unix seconds; 0 before the first.',
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: 'roomcast_http_requests_total',
     help: 'HTTP requests, by route and status.',

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { JoseTokenVerifier } from '../adapters/auth/jose-token-verifier.ts';
@@ -23,20 +22,8 @@ export function createVerifier(config: RoomcastConfig, secret: string | undefine
   });
 }
 
-/**
- * Starts listening on `config.host:config.port` and returns the port and a URL a local client can
- * use (a wildcard listen address is reached through loopback).
- */
-export async function listen(
-  app: FastifyInstance,
-  config: RoomcastConfig,
-): Promise<{ port: number; url: string }> {
-  await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
-  const port = (app.server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-  return { port, url };
-}
+// Lives with the server it starts, so the settler can listen without loading the gateway.
+export { listen } from '../api/http-server.ts';
 
 /** A gateway with this process's ID (configured or random), started: subscribed to its own bus channel. */
 export async function startGatewayCore(

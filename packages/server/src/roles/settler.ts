@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { openPostgresLedger } from '../adapters/sql/ledger/ledger-stores.ts';
 import { createPostgresRoomRepository } from '../adapters/sql/room-repositories.ts';
+import { buildHttpServer, listen } from '../api/http-server.ts';
+import { registerOpsEndpoints } from '../api/routes/ops-routes.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import { Settler } from '../core/settler.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
@@ -8,7 +10,10 @@ import { RoomcastMetrics } from '../observability/metrics.ts';
 /** A running `roomcast settler`. */
 export interface RunningSettler {
   settler: Settler;
-  /** Stops after the run in progress and closes the database pools. */
+  /** http://host:port of its ops endpoints (`/healthz`, `/readyz`, `/metrics`). */
+  url: string;
+  port: number;
+  /** Stops after the run in progress, then the ops server, then closes the database pools. */
   close(): Promise<void>;
 }
 
@@ -23,6 +28,9 @@ export class SettlerConfigError extends Error {
  * (`rooms.shards`, `rooms.archive`), which it asks whether rooms the ledger still has open have
  * ended. Stateless: run several for availability (they share the work, never pay twice) and kill
  * any of them at any point; a restarted one finishes what the killed one left.
+ *
+ * Serves `/healthz`, `/readyz` (pings the ledger and the rooms store) and `/metrics` on
+ * `host:port`, like every role, so it can be probed and scraped.
  */
 export async function startSettler(config: RoomcastConfig, logger: Logger): Promise<RunningSettler> {
   if (config.ledger.shards.length === 0) {
@@ -43,23 +51,47 @@ export async function startSettler(config: RoomcastConfig, logger: Logger): Prom
     await ledger.close();
     throw err;
   }
+  const metrics = new RoomcastMetrics();
+  const app = buildHttpServer({ config, metrics, logger });
+  registerOpsEndpoints(app, {
+    metrics,
+    checks: () => [
+      { name: 'ledger', ping: () => ledger.ledger.ping() },
+      { name: 'rooms', ping: () => rooms.ping() },
+    ],
+  });
+  let address: { port: number; url: string };
+  try {
+    address = await listen(app, config);
+  } catch (err) {
+    await app.close();
+    await ledger.close();
+    await rooms.close();
+    throw err;
+  }
   const settler = new Settler({
     store: ledger.settlements,
     ledger: ledger.ledger,
     rooms,
     ...config.settler,
     logger,
-    metrics: new RoomcastMetrics({ defaultMetrics: false }),
+    metrics,
   });
   settler.start();
   // Right away too: a restarted settler should not wait an interval to finish a killed one's work.
   void settler.tick();
+  let closing: Promise<void> | undefined;
   return {
     settler,
-    close: async () => {
-      await settler.stop();
-      await ledger.close();
-      await rooms.close();
+    ...address,
+    close: () => {
+      closing ??= (async () => {
+        await settler.stop();
+        await app.close();
+        await ledger.close();
+        await rooms.close();
+      })();
+      return closing;
     },
   };
 }
