@@ -8,6 +8,7 @@ import type { Identity, TokenVerifier } from '../core/identity.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import type { GatewayStatus } from './admin-stats.ts';
 import { buildHttpServer } from './http-server.ts';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { registerAdminStatsRoutes } from './routes/admin-stats-routes.ts';
 import { registerDevRoutes } from './routes/dev-routes.ts';
 import { registerEventRoutes } from './routes/event-routes.ts';
@@ -69,17 +70,22 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     },
   };
 
-  registerOpsRoutes(app, ctx);
-  registerAdminStatsRoutes(app, ctx, deps.gateways ?? []);
-  if (deps.drainGateway !== undefined) registerGatewayDrainRoute(app, ctx, deps.drainGateway);
-  if (deps.routes === 'ops') return app;
-  registerRoomRoutes(app, ctx);
-  registerEventRoutes(app, ctx);
-  registerStateRoutes(app, ctx);
-  registerPeerRoutes(app, ctx);
-  registerModerationRoutes(app, ctx);
-  registerGiftRoutes(app, ctx);
-  if (deps.devTokens !== undefined) registerDevRoutes(app, ctx, deps.devTokens);
-  if (deps.webRoot !== null) registerWebApp(app, deps.webRoot ?? defaultWebRoot());
+  registerOpenApi(app);
+  // Inside a plugin, so that the routes are added after swagger has loaded (see openapi.ts).
+  void app.register(async (api) => {
+    registerOpenApiRoute(api);
+    registerOpsRoutes(api, ctx);
+    registerAdminStatsRoutes(api, ctx, deps.gateways ?? []);
+    if (deps.drainGateway !== undefined) registerGatewayDrainRoute(api, ctx, deps.drainGateway);
+    if (deps.routes === 'ops') return;
+    registerRoomRoutes(api, ctx);
+    registerEventRoutes(api, ctx);
+    registerStateRoutes(api, ctx);
+    registerPeerRoutes(api, ctx);
+    registerModerationRoutes(api, ctx);
+    registerGiftRoutes(api, ctx);
+    if (deps.devTokens !== undefined) registerDevRoutes(api, ctx, deps.devTokens);
+    if (deps.webRoot !== null) registerWebApp(api, deps.webRoot ?? defaultWebRoot());
+  });
   return app;
 }

@@ -1,8 +1,10 @@
 import { RoomcastError } from '@roomcast/protocol';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { RoomcastMetrics } from '../../observability/metrics.ts';
 import type { RouteContext } from '../http-app.ts';
 import { sendError } from '../http-errors.ts';
+import { routeDoc } from '../openapi.ts';
 
 /** A dependency `/readyz` pings, named as its failure is reported (`ledger: connection refused`). */
 export interface ReadinessCheck {
@@ -36,9 +38,36 @@ export function registerOpsEndpoints(
   app: FastifyInstance,
   deps: { metrics: RoomcastMetrics; checks: () => readonly ReadinessCheck[] },
 ): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const healthz = routeDoc({
+    tag: 'ops',
+    summary: 'Liveness',
+    description: 'The process serves HTTP; it checks no dependency.',
+    auth: 'none',
+    answers: { 200: { description: 'alive', body: z.object({ status: z.literal('ok') }) } },
+  });
+  app.get('/healthz', healthz, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  const readyz = routeDoc({
+    tag: 'ops',
+    summary: 'Readiness: every dependency reachable',
+    description:
+      'Checks the rooms database, every balance shard (`ledger`), the collections and a round trip on each bus ' +
+      'connection, each within 2 s.',
+    auth: 'none',
+    answers: {
+      200: {
+        description: 'ready',
+        body: z.object({
+          status: z.literal('ready'),
+          checks: z
+            .record(z.string(), z.literal('ok'))
+            .describe('by check: `rooms`, `ledger`, `collections`, `bus`, …'),
+        }),
+      },
+    },
+    errors: [['unavailable', 'a check failed or did not answer in 2 s (the message names each)']],
+  });
+  app.get('/readyz', readyz, async (_request, reply) => {
     const results = await Promise.all(
       deps.checks().map(async ({ name, ping }) => {
         try {
@@ -59,7 +88,16 @@ export function registerOpsEndpoints(
     return { status: 'ready', checks: Object.fromEntries(results) };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  const metrics = routeDoc({
+    tag: 'ops',
+    summary: 'Prometheus metrics',
+    description: "roomcast's series are `roomcast_*`, the process's `roomcast_process_*`.",
+    auth: 'none',
+    answers: {
+      200: { description: 'the text exposition format', body: z.string(), mediaType: 'text/plain' },
+    },
+  });
+  app.get('/metrics', metrics, async (_request, reply) => {
     const { contentType, body } = await deps.metrics.render();
     return reply.header('Content-Type', contentType).send(body);
   });
