@@ -6,7 +6,7 @@
  *   tsx scripts/build.ts            # protocol, client, server (the web app must be built first)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PACKAGES = ['protocol', 'client', 'server'] as const;
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+// Sources changed after this moment are not in the build (tests then run the sources instead).
+const startedAt = Date.now();
 
 /** Files under `dir` (recursively) whose names end in one of `extensions`. */
 function assets(dir: string, extensions: readonly string[]): string[] {
@@ -41,3 +43,8 @@ if (!existsSync(join(web, 'index.html'))) {
 }
 cpSync(web, join(ROOT, 'packages', 'server', 'dist', 'web'), { recursive: true });
 console.log('copied the web app into @roomcast/server/dist/web');
+// Last: its presence says the build is complete (packages/server/test/helpers/roomcast-cli.ts).
+writeFileSync(
+  join(ROOT, 'packages', 'server', 'dist', 'build-info.json'),
+  `${JSON.stringify({ startedAt })}\n`,
+);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
+import { roomcastCliArgs } from './helpers/roomcast-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -16,7 +16,7 @@ function roomcast(
 ): Promise<{ code: number | null; output: string }> {
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ROOMCAST_')) clean[k] = v;
-  const child = spawn(process.execPath, [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...roomcastCliArgs(), ...args], {
     cwd: ROOT,
     env: { ...clean, ROOMCAST_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load-config.ts';
 import { assertClusterConfig, RoleConfigError, redisOptionsFromUrl } from '../src/roles/infrastructure.ts';
-import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
+import { roomcastCliArgs } from './helpers/roomcast-cli.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -87,14 +87,10 @@ describe('collections and bus settings', () => {
   it('make `roomcast gateway` on embedded engines exit with code 2 and a line naming the setting', async () => {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ROOMCAST_')) env[k] = v;
-    const failure = await run(
-      process.execPath,
-      [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', 'gateway'],
-      {
-        cwd: ROOT,
-        env,
-      },
-    ).then(
+    const failure = await run(process.execPath, [...roomcastCliArgs(), 'gateway'], {
+      cwd: ROOT,
+      env,
+    }).then(
       () => undefined,
       (err: { code: number; stderr: string }) => err,
     );

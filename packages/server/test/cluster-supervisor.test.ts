@@ -11,9 +11,9 @@ import {
   type SupervisedProcess,
 } from '../src/local-cluster/process-supervisor.ts';
 import { RestartBackoff } from '../src/local-cluster/restart-backoff.ts';
-import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
 import { waitUntil } from './helpers/engine-process.ts';
 import { connectRedis, startRedisServer } from './helpers/redis-launcher.ts';
+import { roomcastCliArgs } from './helpers/roomcast-cli.ts';
 
 // The supervisor of `roomcast cluster` (local-cluster.test.ts runs it on a whole cluster): its
 // policy on fake processes, the engines' restart in place, and `--fail-fast`.
@@ -288,7 +288,7 @@ describe('roomcast cluster --fail-fast', () => {
       '0',
       '--fail-fast',
     ];
-    const child = spawn(process.execPath, [...typeScriptNodeArgs(), 'packages/server/src/cli.ts', ...args], {
+    const child = spawn(process.execPath, [...roomcastCliArgs(), ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,18 +13,19 @@ import type { SqlRoomRepository } from '../src/adapters/sql/sql-room-repository.
 import { configSchema } from '../src/config/config-schema.ts';
 import type { LedgerRoom } from '../src/core/ports/ledger.ts';
 import { newRoomId } from '../src/core/room-ids.ts';
+import { typeScriptNodeArgs } from '../src/runtime/node-command.ts';
 import { seededRandom } from './contracts/ledger-contract.ts';
 import { auditLedger, moneyInvariant } from './helpers/ledger-audit.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
+import { roomcastCliArgs } from './helpers/roomcast-cli.ts';
 
 // Crash safety with real processes: settlers and outbox relays are killed with SIGKILL at random
 // points, restarted, and the money invariant and exactly-once settlement are checked after every
 // kill. One private PostgreSQL for the file: rooms in three region databases and an archive, and
 // three balance shard databases per suite.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = 'packages/server/src/cli.ts';
 const RELAY_CHILD = 'packages/server/test/helpers/outbox-relay-child.ts';
-const RUNS = 15;
+const RUNS = 10;
 
 let pg: LaunchedPostgres;
 let rooms: SqlRoomRepository;
@@ -71,8 +72,9 @@ interface Child {
   exited: Promise<void>;
 }
 
-function spawnChild(script: string, args: string[], env: NodeJS.ProcessEnv, marker: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+/** Spawns `node <nodeArgs>`; `started` resolves when it prints `marker`. */
+function spawnChild(nodeArgs: readonly string[], env: NodeJS.ProcessEnv, marker: string): Child {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -186,7 +188,7 @@ describe('settler processes killed with SIGKILL at random points', () => {
           hosts.set(hostId, [...(hosts.get(hostId) ?? []), lr]);
         }
         const settlers = [0, 1].map(() =>
-          spawnChild(CLI, ['settler'], settlerEnv, 'roomcast settler started'),
+          spawnChild([...roomcastCliArgs(), 'settler'], settlerEnv, 'roomcast settler started'),
         );
         await Promise.all(settlers.map((s) => killAfter(s, Math.floor(random() * 250))));
         const audit = await expectInvariant(ledger);
@@ -196,7 +198,7 @@ describe('settler processes killed with SIGKILL at random points', () => {
       // Some kills must have landed in the middle of the work, or the test proved nothing.
       expect(midway).toBeGreaterThan(0);
 
-      const last = spawnChild(CLI, ['settler'], settlerEnv, 'roomcast settler started');
+      const last = spawnChild([...roomcastCliArgs(), 'settler'], settlerEnv, 'roomcast settler started');
       await last.started;
       const deadline = Date.now() + 120_000;
       let audit = await auditLedger(ledger.shards);
@@ -257,7 +259,10 @@ describe('outbox relays killed with SIGKILL at random points', () => {
           if (g.kind === 'applied') committed.add(g.transfer.id);
           else expect(g.kind).toBe('insufficient_funds');
         }
-        await killAfter(spawnChild(RELAY_CHILD, [], relayEnv, 'relay started'), Math.floor(random() * 120));
+        await killAfter(
+          spawnChild([...typeScriptNodeArgs(), RELAY_CHILD], relayEnv, 'relay started'),
+          Math.floor(random() * 120),
+        );
         kills++;
         const lines = await sinkLines(sink);
         for (const line of lines) expect(committed.has(line.transfer)).toBe(true);
@@ -267,7 +272,7 @@ describe('outbox relays killed with SIGKILL at random points', () => {
         for (const id of published) expect(seen.has(id)).toBe(true);
         await expectInvariant(ledger);
       }
-      const last = spawnChild(RELAY_CHILD, [], relayEnv, 'relay started');
+      const last = spawnChild([...typeScriptNodeArgs(), RELAY_CHILD], relayEnv, 'relay started');
       await last.started;
       const deadline = Date.now() + 120_000;
       while ((await publishedTransfers(ledger)).size < committed.size && Date.now() < deadline) {

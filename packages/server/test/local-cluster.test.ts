@@ -11,6 +11,7 @@ import { waitUntil } from './helpers/engine-process.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
 import { http } from './helpers/http.ts';
 import { connectRedis } from './helpers/redis-launcher.ts';
+import { roomcastCliArgs } from './helpers/roomcast-cli.ts';
 import { WsTestClient } from './helpers/ws-test-client.ts';
 
 // `roomcast cluster` as a user runs it: a child process that starts its own engines (a private
@@ -18,7 +19,6 @@ import { WsTestClient } from './helpers/ws-test-client.ts';
 // gateway or engine is restarted, a drained gateway replaced) and stops all of it on SIGINT.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = 'packages/server/src/cli.ts';
 const SECRET = 'local-cluster-test-secret-0123456789';
 
 interface Endpoints {
@@ -91,9 +91,7 @@ beforeAll(async () => {
   cluster = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      CLI,
+      ...roomcastCliArgs(),
       'cluster',
       '--gateways',
       '2',
@@ -137,7 +135,7 @@ afterAll(async () => {
 async function mintToken(user: string): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', CLI, 'token', '--user', user, '--ttl', '10m'],
+    [...roomcastCliArgs(), 'token', '--user', user, '--ttl', '10m'],
     { cwd: ROOT, env: cleanEnv({ ROOMCAST_JWT_SECRET: SECRET }) },
   );
   return stdout.trim();

@@ -1,10 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+import { roomcastNodeArgs } from '../runtime/node-command.ts';
 
 /** How a role process ended. */
 export interface RoleExit {
@@ -40,7 +37,7 @@ export interface RoleProcess {
 }
 
 /**
- * Spawns `node --import tsx packages/server/src/cli.ts <role>` with `env` (the caller's own
+ * Spawns `roomcast <role>` (built, or from source through tsx) with `env` (the caller's own
  * environment plus the cluster's ROOMCAST_* settings). The child gets its own process group, so
  * a Ctrl-C in the terminal reaches only the cluster command, which then stops roles before engines.
  */
@@ -51,9 +48,7 @@ export function spawnRole(opts: {
   env: NodeJS.ProcessEnv;
   logDir: string;
 }): RoleProcess {
-  // tsx resolved from this package, so the command works from any working directory.
-  const tsx = createRequire(import.meta.url).resolve('tsx');
-  const child: ChildProcess = spawn(process.execPath, ['--import', tsx, CLI, opts.role], {
+  const child: ChildProcess = spawn(process.execPath, roomcastNodeArgs([opts.role]), {
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { typeScriptNodeArgs } from '../../src/runtime/node-command.ts';
 import { freePort } from './engine-process.ts';
+import { roomcastCliArgs } from './roomcast-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const CLI = 'packages/server/src/cli.ts';
 
 /** A `roomcast <role>` child process a test started; stop or kill it before the test ends. */
 export interface RoomcastProcess {
@@ -40,7 +39,7 @@ export interface RoomcastLaunch {
 export async function spawnRoomcast(
   role: string,
   settings: Record<string, string>,
-  launch: RoomcastLaunch = { nodeArgs: [...typeScriptNodeArgs(), CLI], cwd: ROOT },
+  launch: RoomcastLaunch = { nodeArgs: roomcastCliArgs(), cwd: ROOT },
 ): Promise<RoomcastProcess> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
