@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../packages/server/src/engines/engine-process.ts';
 import { typeScriptNodeArgs } from '../../packages/server/src/runtime/node-command.ts';
 import { watchExit } from './child-exit.ts';
 import { sleep } from './clock.ts';
@@ -30,19 +31,6 @@ export interface RunningServer {
   exitStatus(): string | undefined;
   /** SIGTERM, then SIGKILL after 5 s; removes the data directory. */
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (bind to 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** The last `lines` lines of a log file (for error messages). */
@@ -149,3 +137,5 @@ export async function startServer(
     stop,
   };
 }
+
+export { freePort };

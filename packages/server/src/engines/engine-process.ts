@@ -1,24 +1,58 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** A port the kernel just handed out on loopback; free unless someone grabs it meanwhile. */
-export function freePort(): Promise<number> {
+/**
+ * Where listening ports are picked: below the kernel's ephemeral range (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range, 32768–60999 by default). A port from that range — what
+ * `listen(0)` hands out — is also what outgoing connections take, so on a busy machine it can be
+ * grabbed between the probe and the real bind; ports below it are only ever taken by listeners.
+ */
+function listenPortRange(): { min: number; max: number } | undefined {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low !== undefined && low - 1 - 10_000 >= 1_000) return { min: 10_000, max: low - 1 };
+  } catch {
+    // not Linux: the kernel's choice below
+  }
+  return undefined;
+}
+
+const LISTEN_PORTS = listenPortRange();
+
+/** Binds `port` on loopback (0: any) and closes again; the port it got, or undefined when taken. */
+function probePort(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(undefined) : reject(err),
+    );
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : undefined));
     });
   });
+}
+
+/** A loopback port that was free a moment ago, from outside the ephemeral range where there is one. */
+export async function freePort(): Promise<number> {
+  if (LISTEN_PORTS !== undefined) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const candidate =
+        LISTEN_PORTS.min + Math.floor(Math.random() * (LISTEN_PORTS.max - LISTEN_PORTS.min + 1));
+      const port = await probePort(candidate);
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await probePort(0);
+  if (port === undefined) throw new Error('no free loopback port');
+  return port;
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayDirectory, GatewayRecord } from '../../src/core/ports/gateway-directory.ts';
+import { afterRefresh } from './ttl-refresh.ts';
 
 export interface GatewayDirectoryFixture {
   directory: GatewayDirectory;
@@ -12,6 +13,8 @@ export interface GatewayDirectoryFixture {
 const LONG_TTL_MS = 600_000;
 const SHORT_TTL_MS = 150;
 const PAST_SHORT_TTL_MS = SHORT_TTL_MS + 100;
+/** For the refresh test (see `afterRefresh`). */
+const REFRESH_TTL_MS = 400;
 
 function gateway(group = 'g1'): GatewayRecord {
   const id = `contract-gw-${randomUUID()}`;
@@ -76,12 +79,15 @@ export function describeGatewayDirectoryContract(
     });
 
     it('keeps a gateway that announces again before its TTL lapses', async () => {
-      const refreshed = gateway();
-      await directory().announce(refreshed, 200);
-      await sleep(130);
-      await directory().announce(refreshed, 200);
-      await sleep(130);
-      expect(await listed(refreshed.id)).toEqual([refreshed]);
+      const run = await afterRefresh(REFRESH_TTL_MS, () => {
+        const refreshed = gateway();
+        return {
+          write: () => directory().announce(refreshed, REFRESH_TTL_MS),
+          refresh: () => directory().announce(refreshed, REFRESH_TTL_MS),
+          check: async () => ({ refreshed, listed: await listed(refreshed.id) }),
+        };
+      });
+      expect(run.listed).toEqual([run.refreshed]);
     });
   });
 }

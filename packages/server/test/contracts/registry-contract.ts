@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionRegistry, RoomPresence } from '../../src/core/ports/presence.ts';
+import { afterRefresh } from './ttl-refresh.ts';
 
 export interface RegistryFixture {
   registry: ConnectionRegistry;
@@ -18,41 +19,8 @@ const LONG_TTL_MS = 600_000;
 /** Short TTL for expiry tests, and how long to wait for it to lapse. */
 const SHORT_TTL_MS = 150;
 const PAST_SHORT_TTL_MS = SHORT_TTL_MS + 100;
-/** For refresh tests: the refresh comes REFRESH_STEP_MS after the first write, well inside its TTL. */
+/** For refresh tests (see `afterRefresh`). */
 const REFRESH_TTL_MS = 400;
-const REFRESH_STEP_MS = 200;
-/** Busy-machine stretches tolerated before a refresh test gives up (see `afterRefresh`). */
-const REFRESH_ATTEMPTS = 5;
-
-/**
- * Runs a refresh scenario: `write()` with REFRESH_TTL_MS, `refresh()` REFRESH_STEP_MS later, and
- * `check()` once the first write's TTL has surely lapsed. The check says something only when it
- * also finished before the refresh's own TTL could lapse; a run that a busy machine stretched past
- * that window is repeated with fresh keys rather than judged.
- */
-async function afterRefresh<T>(
-  scenario: () => {
-    write(): Promise<void>;
-    refresh(): Promise<void>;
-    check(): Promise<T>;
-  },
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const run = scenario();
-    await run.write();
-    const written = performance.now();
-    await sleep(REFRESH_STEP_MS);
-    const refreshSent = performance.now();
-    await run.refresh();
-    const lapse = written + REFRESH_TTL_MS + 10 - performance.now();
-    if (lapse > 0) await sleep(lapse);
-    const result = await run.check();
-    if (performance.now() < refreshSent + REFRESH_TTL_MS) return result;
-    if (attempt === REFRESH_ATTEMPTS) {
-      throw new Error(`the machine stretched all ${REFRESH_ATTEMPTS} refresh runs past their TTL window`);
-    }
-  }
-}
 
 function unique(kind: string): string {
   return `contract-${kind}-${randomUUID()}`;
@@ -132,7 +100,7 @@ export function describeRegistryContract(adapterName: string, make: () => Promis
     });
 
     it('keeps an entry that is registered again before its TTL lapses', async () => {
-      const located = await afterRefresh(() => {
+      const located = await afterRefresh(REFRESH_TTL_MS, () => {
         const user = unique('user');
         const gw = unique('gw');
         return {
@@ -244,13 +212,16 @@ export function describePresenceContract(adapterName: string, make: () => Promis
     });
 
     it('keeps the counts of a gateway that reports again before its TTL lapses', async () => {
-      const room = unique('room');
-      const gw = unique('gw');
-      await presence().report(gw, new Map([[room, 3]]), REFRESH_TTL_MS);
-      await sleep(REFRESH_STEP_MS);
-      await presence().report(gw, new Map([[room, 3]]), REFRESH_TTL_MS);
-      await sleep(REFRESH_STEP_MS);
-      expect((await presence().counts([room])).get(room)).toBe(3);
+      const count = await afterRefresh(REFRESH_TTL_MS, () => {
+        const room = unique('room');
+        const gw = unique('gw');
+        return {
+          write: () => presence().report(gw, new Map([[room, 3]]), REFRESH_TTL_MS),
+          refresh: () => presence().report(gw, new Map([[room, 3]]), REFRESH_TTL_MS),
+          check: async () => (await presence().counts([room])).get(room),
+        };
+      });
+      expect(count).toBe(3);
     });
 
     it('tells for each asked user whether it was added to the room', async () => {
@@ -276,7 +247,7 @@ export function describePresenceContract(adapterName: string, make: () => Promis
     });
 
     it('keeps earlier members while the room keeps getting additions', async () => {
-      const members = await afterRefresh(() => {
+      const members = await afterRefresh(REFRESH_TTL_MS, () => {
         const room = unique('room');
         const [early, late] = [unique('user'), unique('user')];
         return {
