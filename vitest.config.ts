@@ -1,5 +1,6 @@
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+import SlowestFirstSequencer from './scripts/test-sequencer.ts';
 
 /** The workspace packages resolve to their TypeScript sources (see their `exports`), not to `dist/`. */
 const conditions = ['roomcast-source', ...defaultServerConditions];
@@ -17,5 +18,6 @@ export default defineConfig({
     // long. No test depends on timing, so several files may share the cores.
     maxWorkers: 3,
     reporters: ['default', './scripts/summary-reporter.ts'],
+    sequence: { sequencer: SlowestFirstSequencer },
   },
 });
