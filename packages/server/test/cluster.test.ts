@@ -168,6 +168,24 @@ describe(
       }
     });
 
+    it('runs a gateway without the balance shards: unreachable ones leave it ready, /readyz checks no ledger', async () => {
+      const gateway = await spawnRoomcast('gateway', {
+        ...settings,
+        ROOMCAST_GATEWAY_ID: 'gw-no-ledger',
+        // Port 1 answers nothing: a gateway that opened or pinged the ledger would never be ready.
+        ROOMCAST_LEDGER_SHARDS: 'postgresql://roomcast@127.0.0.1:1/nowhere',
+      });
+      try {
+        await gateway.ready(30_000);
+        const readiness = (await (await fetch(`${gateway.url}/readyz`)).json()) as {
+          checks: Record<string, string>;
+        };
+        expect(Object.keys(readiness.checks).sort()).toEqual(['bus', 'collections', 'rooms']);
+      } finally {
+        await gateway.stop();
+      }
+    });
+
     it('costs one bus message per gateway for a room event, not one per viewer', async () => {
       const before = await Promise.all(gateways.map(busIn));
       const viewers = clients.slice(0, 6);

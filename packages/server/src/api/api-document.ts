@@ -4,6 +4,7 @@ import pino from 'pino';
 import { DevTokenIssuer } from '../adapters/auth/dev-token-issuer.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { RoomcastCore } from '../core/core.ts';
+import type { GiftService } from '../core/gift-service.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import { buildHttpApp } from './http-app.ts';
 
@@ -16,7 +17,8 @@ export function buildReferenceApp(): FastifyInstance {
   const config = loadConfig({ env: {}, roleDefaults: { devMode: true } });
   return buildHttpApp({
     config,
-    core: notServed<RoomcastCore>('core'),
+    // With gifts, so that the gift routes are registered (and described) as on an API node.
+    core: notServed<RoomcastCore>('core', { gifts: notServed<GiftService>('core.gifts') }),
     verifier: {
       verify: () => Promise.reject(new RoomcastError('unauthorized', 'the reference app verifies no token')),
     },
@@ -41,12 +43,16 @@ export async function referenceApiDocument(): Promise<unknown> {
   }
 }
 
-/** A dependency the reference app holds but never calls: any use is a bug, and says so. */
-function notServed<T extends object>(name: string): T {
+/**
+ * A dependency the reference app holds but never calls: any use is a bug, and says so. `present`
+ * are the properties the app looks at while it registers routes (whether a service exists).
+ */
+function notServed<T extends object>(name: string, present: Partial<T> = {}): T {
   return new Proxy({} as T, {
     get: (_target, key) => {
       // Promise resolution and inspection probe these; they are not uses.
       if (key === 'then' || typeof key === 'symbol') return undefined;
+      if (key in present) return present[key as keyof T];
       throw new Error(`the reference API app serves no requests (${name}.${key})`);
     },
   });

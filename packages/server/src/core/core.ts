@@ -29,9 +29,10 @@ export interface RoomcastCore {
   moderation: ModerationService;
   /** Who has been in which room (for a host's peer targets). */
   membership: RoomMembership;
-  gifts: GiftService;
-  /** Publishes gift events from the outbox; the role's outbox relay uses it too. */
-  giftEvents: GiftEventPublisher;
+  /** Gifts, balances and settlements: only on roles that open the ledger (not the gateway). */
+  gifts: GiftService | undefined;
+  /** Publishes gift events from the outbox; the role's outbox relay uses it too. With `gifts`. */
+  giftEvents: GiftEventPublisher | undefined;
   /** Which gateways serve a room (the dispatch endpoint). */
   dispatch: RoomDispatch;
   collections: Collections;
@@ -43,12 +44,12 @@ export function createCore(deps: {
   repository: RoomRepository;
   collections: Collections;
   bus: MessageBus;
-  ledger: Ledger;
-  outbox: GiftOutbox;
+  /** The balance shards; without them (a gateway) the core has no gifts and opens no room accounts. */
+  money: { ledger: Ledger; outbox: GiftOutbox } | undefined;
   metrics: RoomcastMetrics;
   logger?: Logger;
 }): RoomcastCore {
-  const { config, repository, collections, bus, metrics, ledger } = deps;
+  const { config, repository, collections, bus, metrics, money } = deps;
   const limits = { ...config.limits, stateInlineBytes: config.gateway.stateInlineBytes };
   const rooms = new RoomService(repository, {
     regions: config.regions,
@@ -89,31 +90,35 @@ export function createCore(deps: {
   const moderation = new ModerationService({ rooms, store: collections.moderation, bus, peers });
   const membership = new RoomMembership(collections.presence);
   const ledgerLogger = deps.logger?.child({ component: 'ledger' });
-  const giftEvents = new GiftEventPublisher({
-    outbox: deps.outbox,
-    publish: (event) => events.publishSystem(event.roomId, 'gift', event.data, event.from),
-    leaseMs: config.ledger.outboxLeaseMs,
-    metrics,
-    ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
-  });
-  const gifts = new GiftService({
-    rooms,
-    ledger,
-    publisher: giftEvents,
-    catalogue: GiftCatalogue.fromSettings(config.gifts.catalogue),
-    moderation: collections.moderation,
-    rateLimits: collections.rateLimits,
-    metrics,
-    limits,
-    leaseMs: config.ledger.outboxLeaseMs,
-  });
-  const ledgerListener = new RoomLedgerListener(ledger, {
-    metrics,
-    ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
-  });
-  rooms.onRoomStart(ledgerListener);
-  // Accounts close before the room_end event goes out, so gifts stop as early as possible.
-  rooms.onRoomEnd(ledgerListener);
+  let gifts: GiftService | undefined;
+  let giftEvents: GiftEventPublisher | undefined;
+  if (money !== undefined) {
+    giftEvents = new GiftEventPublisher({
+      outbox: money.outbox,
+      publish: (event) => events.publishSystem(event.roomId, 'gift', event.data, event.from),
+      leaseMs: config.ledger.outboxLeaseMs,
+      metrics,
+      ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
+    });
+    gifts = new GiftService({
+      rooms,
+      ledger: money.ledger,
+      publisher: giftEvents,
+      catalogue: GiftCatalogue.fromSettings(config.gifts.catalogue),
+      moderation: collections.moderation,
+      rateLimits: collections.rateLimits,
+      metrics,
+      limits,
+      leaseMs: config.ledger.outboxLeaseMs,
+    });
+    const ledgerListener = new RoomLedgerListener(money.ledger, {
+      metrics,
+      ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
+    });
+    rooms.onRoomStart(ledgerListener);
+    // Accounts close before the room_end event goes out, so gifts stop as early as possible.
+    rooms.onRoomEnd(ledgerListener);
+  }
   rooms.onRoomEnd(new RoomEndAnnouncer(events, bus));
   const dispatch = new RoomDispatch({
     directory: collections.gateways,

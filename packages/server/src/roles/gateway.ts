@@ -35,7 +35,8 @@ export interface RunningGateway {
 export async function startGateway(config: RoomcastConfig, logger: Logger): Promise<RunningGateway> {
   assertClusterConfig(config, 'gateway');
   const metrics = new RoomcastMetrics();
-  const infra = await openInfrastructure(config, logger, metrics);
+  // A gateway moves no money: no balance-shard pools, so a ledger outage never touches it.
+  const infra = await openInfrastructure(config, logger, metrics, { ledger: false });
   try {
     const core = createCoreOn(infra, config, metrics, logger);
     const verifier = createVerifier(config, config.jwt.secret);

@@ -12,6 +12,8 @@ import { openPglite, type PgliteClient } from '../adapters/sql/pglite-client.ts'
 import { createRoomRepository } from '../adapters/sql/room-repositories.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import { createCore, type RoomcastCore } from '../core/core.ts';
+import type { GiftEventPublisher } from '../core/gift-event-publisher.ts';
+import type { GiftService } from '../core/gift-service.ts';
 import { BusClosedError, type MessageBus } from '../core/ports/bus.ts';
 import type { Collections } from '../core/ports/collections.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
@@ -33,10 +35,13 @@ export class RoleConfigError extends Error {
   readonly code = 'invalid_config';
 }
 
-/** The adapters a role runs on, opened from its configuration; `close` releases all of them. */
-export interface Infrastructure {
+/**
+ * The adapters a role runs on, opened from its configuration; `close` releases all of them. The
+ * ledger is there unless the role opened without it (`Infrastructure<undefined>`: the gateway).
+ */
+export interface Infrastructure<L extends LedgerStores | undefined = LedgerStores> {
   repository: RoomRepository;
-  ledger: LedgerStores;
+  ledger: L;
   collections: Collections;
   bus: MessageBus;
   /** Closes the bus, the collections' connection, the ledger and rooms pools and the embedded PGlite. */
@@ -113,7 +118,21 @@ export async function openInfrastructure(
   config: RoomcastConfig,
   logger: Logger,
   metrics?: RoomcastMetrics,
-): Promise<Infrastructure> {
+): Promise<Infrastructure>;
+/** Without the ledger: no balance-shard pools, no ledger migrations (the gateway moves no money). */
+export async function openInfrastructure(
+  config: RoomcastConfig,
+  logger: Logger,
+  metrics: RoomcastMetrics | undefined,
+  options: { ledger: false },
+): Promise<Infrastructure<undefined>>;
+export async function openInfrastructure(
+  config: RoomcastConfig,
+  logger: Logger,
+  metrics?: RoomcastMetrics,
+  options: { ledger?: boolean } = {},
+): Promise<Infrastructure<LedgerStores | undefined>> {
+  const withLedger = options.ledger !== false;
   const closers: Array<() => Promise<unknown>> = [];
   // Released in reverse order of opening: the bus and collections before the databases.
   const close = () => closeAll([...closers].reverse());
@@ -123,15 +142,19 @@ export async function openInfrastructure(
       roomsLogger.warn({ err, url }, 'idle PostgreSQL connection lost');
     // One embedded PGlite for whatever is not on PostgreSQL: its startup costs about a second.
     let embedded: PgliteClient | undefined;
-    if (Object.keys(config.rooms.shards).length === 0 || config.ledger.shards.length === 0) {
+    if (Object.keys(config.rooms.shards).length === 0 || (withLedger && config.ledger.shards.length === 0)) {
       const pglite = await openPglite(join(config.dataDir, 'pg'));
       closers.push(() => pglite.close());
       embedded = pglite;
     }
     const repository = await createRoomRepository(config, { onPoolError, pglite: embedded });
     closers.push(() => repository.close());
-    const ledger = await createLedgerStores(config, { onPoolError, pglite: embedded });
-    closers.push(() => ledger.close());
+    let ledger: LedgerStores | undefined;
+    if (withLedger) {
+      const stores = await createLedgerStores(config, { onPoolError, pglite: embedded });
+      closers.push(() => stores.close());
+      ledger = stores;
+    }
     const collections = openCollections(config, logger, closers, repository, metrics);
     closers.push(() => collections.close());
     const bus = await openBus(config, logger, metrics);
@@ -231,8 +254,23 @@ async function openBus(
 }
 
 /** The domain core wired to an opened infrastructure: what every role runs on. */
+/** A core whose role opened the ledger: it has gifts. */
+export type CoreWithGifts = RoomcastCore & { gifts: GiftService; giftEvents: GiftEventPublisher };
+
 export function createCoreOn(
   infra: Infrastructure,
+  config: RoomcastConfig,
+  metrics: RoomcastMetrics,
+  logger: Logger,
+): CoreWithGifts;
+export function createCoreOn(
+  infra: Infrastructure<undefined>,
+  config: RoomcastConfig,
+  metrics: RoomcastMetrics,
+  logger: Logger,
+): RoomcastCore;
+export function createCoreOn(
+  infra: Infrastructure<LedgerStores | undefined>,
   config: RoomcastConfig,
   metrics: RoomcastMetrics,
   logger: Logger,
@@ -242,8 +280,8 @@ export function createCoreOn(
     repository: infra.repository,
     collections: infra.collections,
     bus: infra.bus,
-    ledger: infra.ledger.ledger,
-    outbox: infra.ledger.outbox,
+    money:
+      infra.ledger === undefined ? undefined : { ledger: infra.ledger.ledger, outbox: infra.ledger.outbox },
     metrics,
     logger,
   });

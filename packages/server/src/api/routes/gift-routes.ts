@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { GiftService } from '../../core/gift-service.ts';
 import { requireIdempotencyKey } from '../../core/idempotency.ts';
 import {
   giftShape,
@@ -31,7 +32,7 @@ const creditBody = z.object({
 const balance = z.object({ balance: z.int().min(0) });
 
 /** Gifts and balances: the catalogue, sending gifts, the caller's balance, admin top-ups, settlements. */
-export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext, gifts: GiftService): void {
   app.get(
     '/v1/gifts',
     routeDoc({
@@ -42,7 +43,7 @@ export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): voi
     }),
     async (request) => {
       await ctx.authenticate(request);
-      return { gifts: ctx.core.gifts.catalogue() };
+      return { gifts: gifts.catalogue() };
     },
   );
 
@@ -87,7 +88,7 @@ export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const identity = await ctx.authenticate(request);
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
       const body = parse(giftBody, request.body, 'body');
-      const receipt = await ctx.core.gifts.send(identity, request.params.room, key, {
+      const receipt = await gifts.send(identity, request.params.room, key, {
         gift: body.gift,
         count: body.count,
       });
@@ -108,7 +109,7 @@ export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): voi
     }),
     async (request) => {
       const identity = await ctx.authenticate(request);
-      return { balance: await ctx.core.gifts.balance(identity) };
+      return { balance: await gifts.balance(identity) };
     },
   );
 
@@ -137,7 +138,7 @@ export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const key = requireIdempotencyKey(request.headers['idempotency-key']);
       const body = parse(creditBody, request.body, 'body');
       return {
-        balance: await ctx.core.gifts.credit(identity, key, { user: body.user, amount: body.amount }),
+        balance: await gifts.credit(identity, key, { user: body.user, amount: body.amount }),
       };
     },
   );
@@ -165,7 +166,7 @@ export function registerGiftRoutes(app: FastifyInstance, ctx: RouteContext): voi
     }),
     async (request) => {
       const identity = await ctx.authenticate(request);
-      return ctx.core.gifts.settlement(identity, request.params.room);
+      return gifts.settlement(identity, request.params.room);
     },
   );
 }

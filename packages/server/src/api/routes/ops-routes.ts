@@ -15,13 +15,14 @@ export interface ReadinessCheck {
 /** How long `/readyz` waits for one dependency before it counts as down. */
 const READINESS_TIMEOUT_MS = 2000;
 
-/** `/healthz`, `/readyz` (rooms, ledger, collections, bus and the extra checks), `/metrics` of the API. */
+/** `/healthz`, `/readyz` (rooms, the ledger where the core has one, collections, bus and the extra checks), `/metrics`. */
 export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const gifts = ctx.core.gifts;
   registerOpsEndpoints(app, {
     metrics: ctx.metrics,
     checks: () => [
       { name: 'rooms', ping: () => ctx.core.rooms.ping() },
-      { name: 'ledger', ping: () => ctx.core.gifts.ping() },
+      ...(gifts === undefined ? [] : [{ name: 'ledger', ping: () => gifts.ping() }]),
       { name: 'collections', ping: () => ctx.core.collections.ping() },
       { name: 'bus', ping: () => ctx.core.bus.ping() },
       ...ctx.readiness.map((ping, i) => ({ name: `check${i}`, ping })),
