@@ -24,6 +24,11 @@ const CATCH_UP_LIMIT = 500;
 
 /** What a room session tells its page. */
 export interface RoomSessionHandlers {
+  /**
+   * The room was read: called once, before any of its events or state. The history read on
+   * entering arrives before `enter` resolves, so what an event needs of the room comes from here.
+   */
+  opened(room: Room): void;
   /** An event, each seq once and in order; `live` is false for history read on entering. */
   event(event: RoomEvent, live: boolean): void;
   /** A state partial changed (undefined: removed). */
@@ -80,6 +85,7 @@ export class RoomSession {
     if (room.status === 'ended')
       throw new RoomcastApiError('room_ended', 'this room has ended', { status: 409 });
     const session = new RoomSession(room, options.baseUrl, options.session, options.mode, options.handlers);
+    options.handlers.opened(room);
     await session.#attach(options.mode, true);
     return session;
   }

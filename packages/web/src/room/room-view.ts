@@ -71,6 +71,8 @@ export class RoomView implements View {
   readonly #entered = new RecentKeys();
   readonly #giftNames = new Map<string, string>();
   #session: RoomSession | undefined;
+  /** The room's host, known before its history arrives (see `RoomSessionHandlers.opened`). */
+  #hostId: string | undefined;
   #console: HostConsole | undefined;
   #roomTitle = '';
   #likeCount = 0;
@@ -199,6 +201,9 @@ export class RoomView implements View {
 
   #handlers(): RoomSessionHandlers {
     return {
+      opened: (room) => {
+        this.#hostId = room.hostId;
+      },
       event: (event, live) => this.#onEvent(event, live),
       state: (name, value) => this.#onState(name, value),
       peer: (signal) => this.#onPeer(signal),
@@ -210,7 +215,7 @@ export class RoomView implements View {
 
   #onEvent(event: RoomEvent, live: boolean): void {
     const own = event.from === this.#ctx.session.userId;
-    const hostId = this.#session?.room.hostId;
+    const hostId = this.#hostId;
     switch (event.type) {
       case 'comment': {
         const text = typeof event.data.text === 'string' ? event.data.text : '';

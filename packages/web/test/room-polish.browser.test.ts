@@ -1,0 +1,53 @@
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { BROWSER_TEST_TIMEOUT_MS, DESKTOP, feedTexts, POLL, sendComment, signIn } from './helpers/browser.ts';
+
+import { useLiveRoom } from './helpers/live-room-fixture.ts';
+/** Each comment of the feed as `text` or, from someone the page badged as the host, `host: text`. */
+function badgedComments(page: Page): Promise<string[]> {
+  return page.$$eval('[data-testid=comment]', (els) =>
+    els.map((el) => {
+      const text = el.querySelector('.text')?.textContent ?? '';
+      return el.querySelector('.tag')?.textContent === 'host' ? `host: ${text}` : text;
+    }),
+  );
+}
+
+/** The web app in Chromium: what a new user missed. Every test starts its own room (see `useLiveRoom`). */
+describe(
+  'web app in Chromium: host badges, live titles, the end, gift sizes, counts, people, danmaku off',
+  { timeout: BROWSER_TEST_TIMEOUT_MS },
+  () => {
+    const room = useLiveRoom();
+    const { live, user, startRoom } = room;
+
+    it("the host's comments carry the host badge from history, live and after a reconnect", async () => {
+      const cast = await startRoom({ kai: false });
+      const { host, leo } = cast;
+      await sendComment(host.page, 'Before you came');
+      await sendComment(leo.page, 'Early bird');
+      await expect
+        .poll(() => badgedComments(leo.page), POLL)
+        .toEqual(['host: Before you came', 'Early bird']);
+      // A viewer who comes now reads both comments from the room's history.
+      const late = await user(DESKTOP);
+      await late.page.goto(cast.link);
+      await signIn(late.page, 'ap', `late${room.castNumber}`);
+      await live(late.page, 'ws');
+      await expect
+        .poll(() => badgedComments(late.page), POLL)
+        .toEqual(['host: Before you came', 'Early bird']);
+      await sendComment(host.page, 'Live now');
+      await expect.poll(() => badgedComments(late.page), POLL).toContain('host: Live now');
+      // Leo's connection drops; what the host says meanwhile arrives on reconnect, badged.
+      await leo.cut();
+      await sendComment(host.page, 'While you were away');
+      await expect.poll(() => feedTexts(late.page), POLL).toContain('While you were away');
+      leo.restore();
+      await live(leo.page, 'ws');
+      await expect
+        .poll(() => badgedComments(leo.page), POLL)
+        .toEqual(['host: Before you came', 'Early bird', 'host: Live now', 'host: While you were away']);
+    });
+  },
+);
