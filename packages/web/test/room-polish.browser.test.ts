@@ -1,8 +1,17 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { BROWSER_TEST_TIMEOUT_MS, DESKTOP, feedTexts, POLL, sendComment, signIn } from './helpers/browser.ts';
+import {
+  BROWSER_TEST_TIMEOUT_MS,
+  DESKTOP,
+  feedTexts,
+  POLL,
+  sendComment,
+  signIn,
+  visibleText,
+} from './helpers/browser.ts';
 
 import { useLiveRoom } from './helpers/live-room-fixture.ts';
+
 /** Each comment of the feed as `text` or, from someone the page badged as the host, `host: text`. */
 function badgedComments(page: Page): Promise<string[]> {
   return page.$$eval('[data-testid=comment]', (els) =>
@@ -48,6 +57,23 @@ describe(
       await expect
         .poll(() => badgedComments(leo.page), POLL)
         .toEqual(['host: Before you came', 'Early bird', 'host: Live now', 'host: While you were away']);
+    });
+
+    it('after the host ends the room, the button says so and the header shows the end, not a count', async () => {
+      const { host, leo } = await startRoom({ kai: false });
+      for (const person of [host, leo])
+        await expect.poll(() => visibleText(person.page, 'online-count'), POLL).toMatch(/^\d+$/);
+      const end = host.page.getByTestId('end-room');
+      await end.click();
+      expect(await end.textContent()).toBe('Click again to end');
+      await end.click();
+      await expect.poll(() => visibleText(host.page, 'room-ended'), POLL).toContain('This room has ended.');
+      await expect.poll(() => end.textContent(), POLL).toBe('Ended');
+      expect(await end.isDisabled()).toBe(true);
+      for (const person of [host, leo]) {
+        await expect.poll(() => visibleText(person.page, 'room-status'), POLL).toBe('Ended');
+        expect(await visibleText(person.page, 'online-count')).toBe('');
+      }
     });
   },
 );

@@ -23,6 +23,9 @@ export class HostConsole {
   readonly root: HTMLElement;
   readonly #inputs = new Map<RoomPartialName, HTMLInputElement>();
   readonly #status: HTMLElement;
+  readonly #end: HTMLButtonElement;
+  #armed: ReturnType<typeof setTimeout> | undefined;
+  #ended = false;
 
   constructor(private readonly options: HostConsoleOptions) {
     this.#status = h('p', {
@@ -57,22 +60,29 @@ export class HostConsole {
       textContent: 'End room',
       data: { testid: 'end-room' },
     });
-    let armed: ReturnType<typeof setTimeout> | undefined;
+    this.#end = end;
     end.addEventListener('click', () => {
-      if (armed === undefined) {
+      if (this.#ended) return;
+      if (this.#armed === undefined) {
         end.textContent = 'Click again to end';
-        armed = setTimeout(() => {
-          armed = undefined;
+        this.#armed = setTimeout(() => {
+          this.#armed = undefined;
           end.textContent = 'End room';
         }, 4000);
         return;
       }
-      clearTimeout(armed);
+      this.#disarm();
       end.disabled = true;
-      this.options.end().catch((error: unknown) => {
-        end.disabled = false;
-        this.#status.textContent = this.options.describeError(error);
-      });
+      end.textContent = 'Ending…';
+      this.options.end().then(
+        () => this.ended(),
+        (error: unknown) => {
+          if (this.#ended) return;
+          end.disabled = false;
+          end.textContent = 'End room';
+          this.#status.textContent = this.options.describeError(error);
+        },
+      );
     });
     this.root = h(
       'section',
@@ -85,6 +95,27 @@ export class HostConsole {
         textContent: 'Click a viewer’s name in the comments to whisper, mute, kick or ban.',
       }),
     );
+  }
+
+  /** The room ended (here or elsewhere): nothing is left to edit or end. */
+  ended(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#disarm();
+    this.#end.disabled = true;
+    this.#end.textContent = 'Ended';
+    for (const control of Array.from(this.root.querySelectorAll('input, button'))) {
+      (control as HTMLInputElement | HTMLButtonElement).disabled = true;
+    }
+  }
+
+  dispose(): void {
+    this.#disarm();
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#armed);
+    this.#armed = undefined;
   }
 
   /** Shows the room's current value, unless the host is editing that field. */

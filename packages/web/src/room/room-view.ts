@@ -64,6 +64,15 @@ export class RoomView implements View {
     data: { testid: 'room-title' },
   });
   readonly #online = h('span', { className: 'stat', textContent: '–', data: { testid: 'online-count' } });
+  readonly #onlineStat = h(
+    'span',
+    { className: 'stat-label', title: 'Online now' },
+    h('span', { className: 'online-dot' }),
+    this.#online,
+    ' online',
+  );
+  /** Takes the online count's place once the room is over for this user. */
+  readonly #status = h('span', { className: 'room-status', hidden: true, data: { testid: 'room-status' } });
   readonly #likes = h('span', { className: 'stat', textContent: '0', data: { testid: 'like-count' } });
   readonly #pinned = h('div', { className: 'pinned', hidden: true, data: { testid: 'pinned' } });
   readonly #below = h('div', { className: 'room-below' });
@@ -127,13 +136,8 @@ export class RoomView implements View {
           h(
             'div',
             { className: 'room-stats' },
-            h(
-              'span',
-              { className: 'stat-label', title: 'Online now' },
-              h('span', { className: 'online-dot' }),
-              this.#online,
-              ' online',
-            ),
+            this.#onlineStat,
+            this.#status,
             h(
               'span',
               { className: 'stat-label', title: 'Likes' },
@@ -165,6 +169,7 @@ export class RoomView implements View {
     this.#disposed = true;
     this.#menu.close();
     this.#badge.dispose();
+    this.#console?.dispose();
     this.#stage.dispose();
     this.#feed.dispose();
     void this.#session?.dispose();
@@ -249,7 +254,9 @@ export class RoomView implements View {
         this.#likes.textContent = formatCount(this.#likeCount);
         return;
       case 'online':
-        if (typeof event.data.count === 'number') this.#online.textContent = formatCount(event.data.count);
+        if (typeof event.data.count === 'number' && !this.#over) {
+          this.#online.textContent = formatCount(event.data.count);
+        }
         return;
       case 'enter':
         // Once per person: a flaky connection re-enters each time it comes back.
@@ -331,7 +338,14 @@ export class RoomView implements View {
     if (this.#over) return;
     this.#over = true;
     const message = LEFT_MESSAGES[reason] ?? `You left the room (${reason}).`;
-    this.#stage.showEnded(message, () => this.#ctx.onExit());
+    const ended = reason === 'room_ended';
+    this.#stage.showEnded(message, () => this.#ctx.onExit(), ended);
+    // A count of viewers means nothing any more: the header says the room is over instead.
+    this.#onlineStat.hidden = true;
+    this.#status.textContent = ended ? 'Ended' : 'Left';
+    this.#status.title = message;
+    this.#status.hidden = false;
+    this.#console?.ended();
     this.#composer.disable(message);
     this.#feed.push({ kind: 'notice', tone: 'warn', text: message });
     const session = this.#session;
@@ -374,6 +388,8 @@ export class RoomView implements View {
       },
       end: async () => {
         await room.client.api.endRoom(room.room.id);
+        // The subscription's `left` says so too, but a polling host may not get it.
+        this.#roomOver('room_ended');
       },
       describeError,
     });

@@ -14,6 +14,7 @@ export class VideoStage {
   readonly #announcement: HTMLElement;
   readonly #host: HTMLElement;
   readonly #ended: HTMLElement;
+  readonly #chip = h('span', { className: 'live-chip', textContent: 'LIVE' });
 
   constructor() {
     this.#announcement = h('div', {
@@ -29,7 +30,7 @@ export class VideoStage {
       h(
         'div',
         { className: 'stage-placeholder' },
-        h('span', { className: 'live-chip', textContent: 'LIVE' }),
+        this.#chip,
         this.#host,
         h('span', {
           className: 'stage-note',
@@ -52,8 +53,15 @@ export class VideoStage {
     this.#announcement.hidden = text === '';
   }
 
-  /** Covers the stage with why the room is over for this viewer, and a way out. */
-  showEnded(message: string, onExit: () => void): void {
+  /**
+   * Covers the stage with why the room is over for this viewer, and a way out; `roomEnded` when
+   * the room itself ended (not only this viewer's place in it).
+   */
+  showEnded(message: string, onExit: () => void, roomEnded: boolean): void {
+    if (roomEnded) {
+      this.#chip.textContent = 'ENDED';
+      this.#chip.classList.add('ended');
+    }
     this.#ended.replaceChildren(
       h('p', { textContent: message }),
       h('button', {
