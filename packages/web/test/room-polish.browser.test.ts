@@ -59,6 +59,27 @@ describe(
         .toEqual(['host: Before you came', 'Early bird', 'host: Live now', 'host: While you were away']);
     });
 
+    it('an edited title reaches the live list and the dashboard while they are open', async () => {
+      const { roomId, host } = await startRoom({ kai: false });
+      const lobby = await user(DESKTOP);
+      await lobby.page.goto(`${room.server.httpUrl}/`);
+      await signIn(lobby.page, 'us', `browser${room.castNumber}`);
+      const item = lobby.page.locator(`[data-testid=live-room][data-room="${roomId}"] .room-item-title`);
+      await expect.poll(() => item.textContent(), POLL).toBe('Night market live');
+      const ops = await user(DESKTOP);
+      await ops.page.goto(`${room.server.httpUrl}/ops?interval=500`);
+      await signIn(ops.page, 'eu', 'ops');
+      const row = ops.page.locator(`[data-testid=ops-room][data-room="${roomId}"] a`);
+      await expect.poll(() => row.textContent(), POLL).toBe('Night market live');
+
+      const edited = 'Night market: the noodle stall';
+      await host.page.getByTestId('console-title').fill(edited);
+      await host.page.getByTestId('console-save-title').click();
+      await expect.poll(() => host.page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
+      await expect.poll(() => item.textContent(), POLL).toBe(edited);
+      await expect.poll(() => row.textContent(), POLL).toBe(edited);
+    });
+
     it('after the host ends the room, the button says so and the header shows the end, not a count', async () => {
       const { host, leo } = await startRoom({ kai: false });
       for (const person of [host, leo])

@@ -1,4 +1,4 @@
-import type { JsonValue } from '@roomcast/protocol';
+export { partialText } from '../shared/partial-text.ts';
 
 /** The state partials the room page shows and the host console edits. */
 export const ROOM_PARTIALS = ['title', 'pinned', 'announcement'] as const;
@@ -6,21 +6,4 @@ export type RoomPartialName = (typeof ROOM_PARTIALS)[number];
 
 export function isRoomPartial(name: string): name is RoomPartialName {
   return (ROOM_PARTIALS as readonly string[]).includes(name);
-}
-
-/**
- * The text of a partial's value: the page writes strings, but other clients may write
- * `{"text":"…"}`; anything else shows as nothing (an empty string clears a partial).
- */
-export function partialText(value: JsonValue | undefined): string {
-  if (typeof value === 'string') return value;
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    typeof value.text === 'string'
-  ) {
-    return value.text;
-  }
-  return '';
 }
