@@ -22,6 +22,41 @@ function badgedComments(page: Page): Promise<string[]> {
   );
 }
 
+/** What the host's stage showed for each gift card, recorded as the cards are added. */
+interface RecordedCard {
+  tier: string;
+  count: string;
+  durationMs: number;
+  burst: number;
+}
+
+/** Records every gift card added to the page's stage (cards leave when their animation ends). */
+function recordGiftCards(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const w = globalThis as unknown as { giftCards: RecordedCard[] };
+    w.giftCards = [];
+    const layer = document.querySelector('[data-testid=gift-layer]');
+    if (layer === null) throw new Error('no gift layer');
+    new MutationObserver((records) => {
+      for (const record of records) {
+        for (const node of Array.from(record.addedNodes)) {
+          if (!(node instanceof HTMLElement) || node.dataset.testid !== 'gift-card') continue;
+          w.giftCards.push({
+            tier: node.dataset.tier ?? '',
+            count: node.querySelector('.gift-count')?.textContent?.trim() ?? '',
+            durationMs: Number.parseFloat(getComputedStyle(node).animationDuration) * 1000,
+            burst: node.querySelectorAll('.gift-burst > *').length,
+          });
+        }
+      }
+    }).observe(layer, { childList: true });
+  });
+}
+
+function recordedCards(page: Page): Promise<RecordedCard[]> {
+  return page.evaluate(() => (globalThis as unknown as { giftCards: RecordedCard[] }).giftCards);
+}
+
 /** The web app in Chromium: what a new user missed. Every test starts its own room (see `useLiveRoom`). */
 describe(
   'web app in Chromium: host badges, live titles, the end, gift sizes, counts, people, danmaku off',
@@ -95,6 +130,46 @@ describe(
         await expect.poll(() => visibleText(person.page, 'room-status'), POLL).toBe('Ended');
         expect(await visibleText(person.page, 'online-count')).toBe('');
       }
+    });
+
+    it('gifts: a count picker, and the animation grows with what a gift is worth', async () => {
+      const { host, leo } = await startRoom({ kai: false });
+      if (!room.giftsAvailable) {
+        expect(await leo.page.getByTestId('gift-bar').count()).toBe(0);
+        return;
+      }
+      await leo.page.getByTestId('gift-bar').waitFor();
+      await host.page.getByTestId('gift-layer').waitFor({ state: 'attached' });
+      await recordGiftCards(host.page);
+      await leo.page.getByTestId('top-up').click();
+      await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('1,000');
+      // One at a time by default.
+      expect(await leo.page.getByTestId('gift-count-1').getAttribute('aria-pressed')).toBe('true');
+      await leo.page.getByTestId('gift-rose').click();
+      await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('999');
+      await leo.page.getByTestId('gift-count-500').click();
+      expect(await leo.page.getByTestId('gift-count-500').getAttribute('aria-pressed')).toBe('true');
+      expect(await leo.page.getByTestId('gift-count-1').getAttribute('aria-pressed')).toBe('false');
+      // The buttons show what 500 of each cost; a Rocket ×500 is out of reach.
+      expect(await leo.page.getByTestId('gift-rose').locator('.gift-price').textContent()).toBe('500');
+      expect(await leo.page.getByTestId('gift-rocket').getAttribute('class')).toContain('unaffordable');
+      await leo.page.getByTestId('gift-rose').click();
+      await expect.poll(() => leo.page.getByTestId('balance').textContent(), POLL).toBe('499');
+      for (const person of [host, leo]) {
+        await expect
+          .poll(
+            () => person.page.$$eval('[data-testid=gift-line] .text', (els) => els.map((e) => e.textContent)),
+            POLL,
+          )
+          .toEqual(['sent Rose 🌹', 'sent Rose 🌹 ×500']);
+      }
+      await expect.poll(async () => (await recordedCards(host.page)).length, POLL).toBe(2);
+      const [one, many] = await recordedCards(host.page);
+      expect(one).toMatchObject({ tier: '1', count: '', burst: 0 });
+      expect(many?.count).toBe('×500');
+      expect(Number(many?.tier)).toBeGreaterThan(Number(one?.tier));
+      expect(many?.durationMs).toBeGreaterThan(one?.durationMs ?? Number.POSITIVE_INFINITY);
+      expect(many?.burst).toBeGreaterThan(0);
     });
   },
 );

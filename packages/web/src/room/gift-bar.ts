@@ -3,23 +3,34 @@ import { formatCount } from '../shared/format.ts';
 import type { CatalogueGift } from './gift-api.ts';
 import { giftEmoji } from './gift-effects.ts';
 
+/**
+ * The counts a viewer can send at once: all within what `POST /v1/rooms/:room/gifts` accepts
+ * (1–999, the server's `GIFT_COUNT_MAX`).
+ */
+export const GIFT_COUNTS = [1, 10, 99, 500] as const;
+
 export interface GiftBarOptions {
   gifts: readonly CatalogueGift[];
   balance: number;
-  /** Sends one gift; resolves with the new balance. */
-  send(giftId: string): Promise<number>;
+  /** Sends `count` of a gift in one transfer; resolves with the new balance. */
+  send(giftId: string, count: number): Promise<number>;
   /** Dev servers: adds to the balance; resolves with the new balance. */
   topUp?(): Promise<number>;
   describeError(error: unknown): string;
 }
 
-/** Gift buttons from the catalogue, the balance, and (dev) a top-up button. */
+/**
+ * Gift buttons from the catalogue, how many to send at once (each button shows what that many
+ * cost), the balance, and (dev) a top-up button.
+ */
 export class GiftBar {
   readonly root: HTMLElement;
   readonly #balance: HTMLElement;
   readonly #status: HTMLElement;
   readonly #buttons: HTMLButtonElement[] = [];
+  readonly #counts: HTMLButtonElement[] = [];
   #current: number;
+  #count: number = GIFT_COUNTS[0];
   #clear: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: GiftBarOptions) {
@@ -33,7 +44,6 @@ export class GiftBar {
         {
           type: 'button',
           className: 'gift-button',
-          title: `${gift.name}: ${formatCount(gift.price)}`,
           data: { testid: `gift-${gift.id}`, price: String(gift.price) },
           onclick: () => void this.#send(gift, button),
         },
@@ -43,6 +53,25 @@ export class GiftBar {
       );
       this.#buttons.push(button);
       buttons.appendChild(button);
+    }
+    const counts = h('div', {
+      className: 'gift-counts',
+      attrs: { role: 'group', 'aria-label': 'How many to send' },
+    });
+    for (const count of GIFT_COUNTS) {
+      const option = h('button', {
+        type: 'button',
+        className: 'gift-count-option small',
+        textContent: `×${count}`,
+        title: `Send ${count} at once`,
+        data: { testid: `gift-count-${count}`, count: String(count) },
+        onclick: () => {
+          this.#count = count;
+          this.#render();
+        },
+      });
+      this.#counts.push(option);
+      counts.appendChild(option);
     }
     const topUp =
       options.topUp === undefined
@@ -59,6 +88,7 @@ export class GiftBar {
       'div',
       { className: 'gift-bar', data: { testid: 'gift-bar' } },
       buttons,
+      counts,
       h(
         'div',
         { className: 'balance' },
@@ -75,7 +105,7 @@ export class GiftBar {
     button.disabled = true;
     this.#status.textContent = '';
     try {
-      this.#current = await this.options.send(gift.id);
+      this.#current = await this.options.send(gift.id, this.#count);
       this.#render();
     } catch (error) {
       this.#say(this.options.describeError(error));
@@ -107,7 +137,19 @@ export class GiftBar {
   #render(): void {
     this.#balance.textContent = formatCount(this.#current);
     for (const [i, gift] of this.options.gifts.entries()) {
-      this.#buttons[i]?.classList.toggle('unaffordable', gift.price > this.#current);
+      const button = this.#buttons[i];
+      if (button === undefined) continue;
+      const cost = gift.price * this.#count;
+      const price = button.querySelector('.gift-price');
+      if (price !== null) price.textContent = formatCount(cost);
+      button.title =
+        this.#count === 1
+          ? `${gift.name}: ${formatCount(gift.price)}`
+          : `${this.#count} × ${gift.name}: ${formatCount(cost)}`;
+      button.classList.toggle('unaffordable', cost > this.#current);
+    }
+    for (const option of this.#counts) {
+      option.setAttribute('aria-pressed', String(Number(option.dataset.count) === this.#count));
     }
   }
 }

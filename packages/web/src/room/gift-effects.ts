@@ -1,4 +1,5 @@
 import { h } from '../shared/dom.ts';
+import { formatCount } from '../shared/format.ts';
 
 /** A gift to celebrate on the stage. */
 export interface GiftCelebration {
@@ -6,6 +7,26 @@ export interface GiftCelebration {
   giftId: string;
   giftName: string;
   count: number;
+  /** What the gift is worth: price × count (the event's `amount`), in the smallest unit. */
+  value: number;
+}
+
+/** How big a celebration is: 1 (a single cheap gift) to 4 (a fortune). */
+export type GiftTier = 1 | 2 | 3 | 4;
+
+/** Where each tier starts, by value: Rose (1) → 1, Heart (10) → 2, Rocket or 500 Roses → 3. */
+const TIER_FROM: ReadonlyArray<[number, GiftTier]> = [
+  [1_000, 4],
+  [100, 3],
+  [10, 2],
+];
+/** Emoji that burst out of a card, by tier. */
+const BURST: Record<GiftTier, number> = { 1: 0, 2: 4, 3: 8, 4: 14 };
+
+/** The tier of a gift worth `value`. */
+export function giftTier(value: number): GiftTier {
+  for (const [from, tier] of TIER_FROM) if (value >= from) return tier;
+  return 1;
 }
 
 const MAX_ON_STAGE = 3;
@@ -18,9 +39,10 @@ export function giftEmoji(giftId: string): string {
 }
 
 /**
- * Gift animations over the video area: a card pops in, floats and fades (a CSS animation). At
- * most three at once; more wait, and a waiting gift of the same sender and kind absorbs the next
- * one as a combo (`×N`) — gifts are never dropped, only combined.
+ * Gift animations over the video area: a card pops in, floats and fades (a CSS animation). The
+ * celebration grows with what the gift is worth (`giftTier`): a bigger card that stays longer, a
+ * burst of emoji and a large `×N`. At most three at once; more wait, and a waiting gift of the same
+ * sender and kind absorbs the next one as a combo (`×N`) — gifts are never dropped, only combined.
  */
 export class GiftEffects {
   readonly root = h('div', {
@@ -34,11 +56,11 @@ export class GiftEffects {
 
   show(gift: GiftCelebration): void {
     const combo = this.#waiting.find((g) => g.from === gift.from && g.giftId === gift.giftId);
-    if (combo !== undefined) combo.count += gift.count;
-    else if (this.#waiting.length < MAX_WAITING) this.#waiting.push({ ...gift });
+    const into = combo ?? (this.#waiting.length < MAX_WAITING ? undefined : this.#waiting.at(-1));
+    if (into === undefined) this.#waiting.push({ ...gift });
     else {
-      const last = this.#waiting[this.#waiting.length - 1];
-      if (last !== undefined) last.count += gift.count;
+      into.count += gift.count;
+      into.value += gift.value;
     }
     this.#next();
   }
@@ -53,16 +75,24 @@ export class GiftEffects {
       const gift = this.#waiting.shift();
       if (gift === undefined) return;
       this.#onStage++;
+      const tier = giftTier(gift.value);
+      const emoji = giftEmoji(gift.giftId);
       const card = h(
         'div',
-        { className: `gift-card slot-${this.#slot()}`, data: { testid: 'gift-card', gift: gift.giftId } },
-        h('span', { className: 'gift-emoji', textContent: giftEmoji(gift.giftId) }),
+        {
+          className: `gift-card tier-${tier} slot-${this.#slot()}`,
+          data: { testid: 'gift-card', gift: gift.giftId, tier: String(tier) },
+        },
+        burst(emoji, BURST[tier]),
+        h('span', { className: 'gift-emoji', textContent: emoji }),
         h(
           'span',
           { className: 'gift-text' },
           h('strong', { textContent: gift.from }),
           ` sent ${gift.giftName}`,
-          gift.count > 1 ? h('span', { className: 'gift-count', textContent: ` ×${gift.count}` }) : null,
+          gift.count > 1
+            ? h('span', { className: 'gift-count', textContent: ` ×${formatCount(gift.count)}` })
+            : null,
         ),
       );
       card.addEventListener('animationend', (event) => {
@@ -83,4 +113,23 @@ export class GiftEffects {
     for (let i = 0; i < MAX_ON_STAGE; i++) if (!used.has(String(i))) return i;
     return 0;
   }
+}
+
+/**
+ * `count` copies of the emoji flying up and out of the card's middle in a fan (directions as CSS
+ * variables), so they stay on the stage whichever slot the card has.
+ */
+function burst(emoji: string, count: number): HTMLElement | null {
+  if (count === 0) return null;
+  const ring = h('span', { className: 'gift-burst', attrs: { 'aria-hidden': 'true' } });
+  for (let i = 0; i < count; i++) {
+    const angle = -Math.PI * (0.05 + (0.9 * i) / Math.max(1, count - 1));
+    const reach = 70 + (i % 3) * 25;
+    const particle = h('span', { textContent: emoji });
+    particle.style.setProperty('--dx', `${Math.round(Math.cos(angle) * reach)}px`);
+    particle.style.setProperty('--dy', `${Math.round(Math.sin(angle) * reach)}px`);
+    particle.style.animationDelay = `${(i % 4) * 90}ms`;
+    ring.appendChild(particle);
+  }
+  return ring;
 }

@@ -8,7 +8,7 @@ import { Composer } from './composer.ts';
 import { ConnectionBadge } from './connection-badge.ts';
 import type { ConnectionView } from './connection-state.ts';
 import { RecentKeys } from './event-gate.ts';
-import { GiftApi } from './gift-api.ts';
+import { type CatalogueGift, GiftApi } from './gift-api.ts';
 import { GiftBar } from './gift-bar.ts';
 import { HostConsole } from './host-console.ts';
 import { PrivateMessages } from './private-messages.ts';
@@ -78,7 +78,8 @@ export class RoomView implements View {
   readonly #below = h('div', { className: 'room-below' });
   readonly #gifts = new RecentKeys();
   readonly #entered = new RecentKeys();
-  readonly #giftNames = new Map<string, string>();
+  /** The catalogue by gift ID, once read: names and prices. */
+  readonly #catalogue = new Map<string, CatalogueGift>();
   #session: RoomSession | undefined;
   /** The room's host, known before its history arrives (see `RoomSessionHandlers.opened`). */
   #hostId: string | undefined;
@@ -244,9 +245,12 @@ export class RoomView implements View {
         const transfer = typeof event.data.transfer === 'string' ? event.data.transfer : `seq:${event.seq}`;
         if (!this.#gifts.add(transfer)) return;
         const from = event.from ?? 'someone';
-        const giftName = this.#giftNames.get(giftId) ?? giftId;
+        const gift = this.#catalogue.get(giftId);
+        const giftName = gift?.name ?? giftId;
+        // `amount` is price × count as charged; without it, the catalogue's price (or the count).
+        const value = typeof event.data.amount === 'number' ? event.data.amount : count * (gift?.price ?? 1);
         this.#feed.push({ kind: 'gift', seq: event.seq, from, giftId, giftName, count, ts: event.ts });
-        if (live) this.#stage.gifts.show({ from, giftId, giftName, count });
+        if (live) this.#stage.gifts.show({ from, giftId, giftName, count, value });
         return;
       }
       case 'like':
@@ -410,12 +414,12 @@ export class RoomView implements View {
       return; // No gift bar when the gift endpoints fail: the room works without them.
     }
     if (!offer.available || this.#disposed) return;
-    for (const gift of offer.gifts) this.#giftNames.set(gift.id, gift.name);
+    for (const gift of offer.gifts) this.#catalogue.set(gift.id, gift);
     if (room.isHost) return; // A host cannot gift their own room.
     const bar = new GiftBar({
       gifts: offer.gifts,
       balance: offer.balance,
-      send: (giftId) => gifts.send(room.room.id, giftId),
+      send: (giftId, count) => gifts.send(room.room.id, giftId, count),
       ...(gifts.canTopUp ? { topUp: () => gifts.devTopUp(1000) } : {}),
       describeError,
     });
