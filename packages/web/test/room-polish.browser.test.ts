@@ -4,6 +4,7 @@ import {
   BROWSER_TEST_TIMEOUT_MS,
   DESKTOP,
   feedTexts,
+  nextFrames,
   POLL,
   sendComment,
   signIn,
@@ -170,6 +171,31 @@ describe(
       expect(Number(many?.tier)).toBeGreaterThan(Number(one?.tier));
       expect(many?.durationMs).toBeGreaterThan(one?.durationMs ?? Number.POSITIVE_INFINITY);
       expect(many?.burst).toBeGreaterThan(0);
+    });
+
+    it('flying comments can be turned off, and the page remembers it', async () => {
+      const { host, leo } = await startRoom({ kai: false });
+      const danmaku = leo.page.getByTestId('danmaku');
+      const toggle = leo.page.getByTestId('danmaku-toggle');
+      expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+      await sendComment(host.page, 'Up in the air');
+      await expect.poll(async () => Number(await danmaku.getAttribute('data-shown')), POLL).toBe(1);
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+      expect(await danmaku.isVisible()).toBe(false);
+      await sendComment(host.page, 'Grounded');
+      await expect.poll(() => feedTexts(leo.page), POLL).toContain('Grounded');
+      // The stage would have taken it within a frame or two of the feed.
+      await nextFrames(leo.page, 3);
+      expect(Number(await danmaku.getAttribute('data-shown'))).toBe(1);
+      // Remembered across a reload.
+      await leo.page.reload();
+      await live(leo.page, 'ws');
+      expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+      expect(await danmaku.isVisible()).toBe(false);
+      await toggle.click();
+      await sendComment(host.page, 'Flying again');
+      await expect.poll(async () => Number(await danmaku.getAttribute('data-shown')), POLL).toBe(1);
     });
   },
 );

@@ -71,11 +71,13 @@ export class DanmakuStage {
     this.#schedule();
   }
 
-  /** Shows or hides flying comments (hiding drops what waits). */
+  /** Shows or hides flying comments (hiding drops what waits and lands what flies). */
   setEnabled(enabled: boolean): void {
     this.#enabled = enabled;
     this.root.hidden = !enabled;
-    if (!enabled) this.#queue.clear();
+    if (enabled) return;
+    this.#queue.clear();
+    for (const animation of this.root.getAnimations({ subtree: true })) animation.cancel();
   }
 
   dispose(): void {

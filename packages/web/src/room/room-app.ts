@@ -8,6 +8,8 @@ import { parseRoute, roomPath } from './routes.ts';
 
 const SESSION_KEY = 'roomcast.session';
 const TRANSPORT_KEY = 'roomcast.transport';
+/** `off` when the user turned flying comments off. */
+const DANMAKU_KEY = 'roomcast.danmaku';
 
 /**
  * The live room app at `/`: sign-in, the lobby and rooms (`/rooms/<id>`), with history-based
@@ -76,6 +78,8 @@ export class RoomApp {
       roomId: route.roomId,
       mode: this.#transportMode(),
       onModeChange: (mode) => localStorage.setItem(TRANSPORT_KEY, mode),
+      danmaku: localStorage.getItem(DANMAKU_KEY) !== 'off',
+      onDanmakuChange: (on) => localStorage.setItem(DANMAKU_KEY, on ? 'on' : 'off'),
       onExit: () => this.#navigate('/'),
     });
     this.#slot.append(...view.headerItems);

@@ -26,6 +26,10 @@ export interface RoomViewContext {
   mode: TransportMode;
   /** The user chose another transport (the app remembers it). */
   onModeChange(mode: TransportMode): void;
+  /** Whether comments fly over the video. */
+  danmaku: boolean;
+  /** The user turned flying comments on or off (the app remembers it). */
+  onDanmakuChange(on: boolean): void;
   /** Back to the lobby. */
   onExit(): void;
 }
@@ -52,7 +56,7 @@ export class RoomView implements View {
   /** Shown in the app's header while this view is open. */
   readonly headerItems: HTMLElement[];
   readonly #ctx: RoomViewContext;
-  readonly #stage = new VideoStage();
+  readonly #stage: VideoStage;
   readonly #feed: CommentFeed;
   readonly #composer: Composer;
   readonly #badge: ConnectionBadge;
@@ -92,6 +96,7 @@ export class RoomView implements View {
 
   constructor(ctx: RoomViewContext) {
     this.#ctx = ctx;
+    this.#stage = new VideoStage({ danmaku: ctx.danmaku, onDanmakuChange: (on) => ctx.onDanmakuChange(on) });
     this.#badge = new ConnectionBadge(ctx.mode, (mode) => void this.#setMode(mode));
     this.#menu = new UserActionsMenu({
       whisper: (user, text) => this.#whisper(user, text),

@@ -4,9 +4,16 @@ import { GiftEffects } from './gift-effects.ts';
 
 /**
  * The video area: roomcast carries no video, so a placeholder stands where the stream would play,
- * with the layers roomcast does draw over it — the announcement banner, flying comments and gift
- * animations — and a notice when the room ended.
+ * with the layers roomcast does draw over it — the announcement banner, flying comments (with a
+ * switch to turn them off) and gift animations — and a notice when the room ended.
  */
+export interface VideoStageOptions {
+  /** Whether comments fly over the video (the viewer's choice, remembered by the app). */
+  danmaku: boolean;
+  /** The viewer turned flying comments on or off. */
+  onDanmakuChange(on: boolean): void;
+}
+
 export class VideoStage {
   readonly root: HTMLElement;
   readonly danmaku = new DanmakuStage();
@@ -15,8 +22,20 @@ export class VideoStage {
   readonly #host: HTMLElement;
   readonly #ended: HTMLElement;
   readonly #chip = h('span', { className: 'live-chip', textContent: 'LIVE' });
+  readonly #toggle: HTMLButtonElement;
 
-  constructor() {
+  constructor(options: VideoStageOptions) {
+    this.#toggle = h('button', {
+      type: 'button',
+      className: 'stage-toggle small',
+      data: { testid: 'danmaku-toggle' },
+      attrs: { 'aria-label': 'Flying comments' },
+      onclick: () => {
+        const on = this.#toggle.getAttribute('aria-pressed') !== 'true';
+        this.#setDanmaku(on);
+        options.onDanmakuChange(on);
+      },
+    });
     this.#announcement = h('div', {
       className: 'announcement',
       hidden: true,
@@ -40,8 +59,10 @@ export class VideoStage {
       this.danmaku.root,
       this.gifts.root,
       this.#announcement,
+      this.#toggle,
       this.#ended,
     );
+    this.#setDanmaku(options.danmaku);
   }
 
   setHost(hostId: string): void {
@@ -72,7 +93,17 @@ export class VideoStage {
       }),
     );
     this.#ended.hidden = false;
+    this.#toggle.hidden = true;
     this.danmaku.setEnabled(false);
+  }
+
+  #setDanmaku(on: boolean): void {
+    this.#toggle.setAttribute('aria-pressed', String(on));
+    this.#toggle.textContent = on ? '💬 On' : '💬 Off';
+    this.#toggle.title = on
+      ? 'Flying comments: on (click to hide them)'
+      : 'Flying comments: off (click to show them)';
+    this.danmaku.setEnabled(on);
   }
 
   dispose(): void {
