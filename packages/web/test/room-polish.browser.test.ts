@@ -23,6 +23,16 @@ function badgedComments(page: Page): Promise<string[]> {
   );
 }
 
+/** The user IDs of the people panel, in its order, with ` (host)` / ` (you)` as it tags them. */
+function people(page: Page): Promise<string[]> {
+  return page.$$eval('[data-testid=person]', (els) =>
+    els.map((el) => {
+      const tags = Array.from(el.querySelectorAll('.tag'), (t) => ` (${t.textContent})`).join('');
+      return `${(el as HTMLElement).dataset.user}${tags}`;
+    }),
+  );
+}
+
 /** What the host's stage showed for each gift card, recorded as the cards are added. */
 interface RecordedCard {
   tier: string;
@@ -64,7 +74,7 @@ describe(
   { timeout: BROWSER_TEST_TIMEOUT_MS },
   () => {
     const room = useLiveRoom();
-    const { live, user, startRoom } = room;
+    const { live, user, startRoom, everyone } = room;
 
     it("the host's comments carry the host badge from history, live and after a reconnect", async () => {
       const cast = await startRoom({ kai: false });
@@ -171,6 +181,27 @@ describe(
       expect(Number(many?.tier)).toBeGreaterThan(Number(one?.tier));
       expect(many?.durationMs).toBeGreaterThan(one?.durationMs ?? Number.POSITIVE_INFINITY);
       expect(many?.burst).toBeGreaterThan(0);
+    });
+
+    it('a people panel lists who is in the room; the host opens their menu from it', async () => {
+      const cast = await startRoom();
+      const { host, leo, kai, ids } = cast;
+      await sendComment(kai.page, 'Watching from the bus');
+      await sendComment(leo.page, 'Hello all');
+      const expected = expect.arrayContaining(
+        [`${ids.host} (host)`, ids.leo, ids.kai].map((id) => expect.stringContaining(id)),
+      );
+      for (const person of everyone(cast)) {
+        await person.page.getByTestId('people-toggle').click();
+        await expect.poll(() => people(person.page), POLL).toEqual(expected);
+        // The host comes first, and the page marks its own user.
+        expect((await people(person.page))[0]).toMatch(new RegExp(`^${ids.host} \\(host\\)`));
+      }
+      expect(await people(leo.page)).toContain(`${ids.leo} (you)`);
+      await expect.poll(() => host.page.getByTestId('people-count').textContent(), POLL).toBe('3');
+      await host.page.locator(`[data-testid=person][data-user="${ids.leo}"] .author`).click();
+      await host.page.getByTestId('user-menu').waitFor();
+      await host.page.keyboard.press('Escape');
     });
 
     it('flying comments can be turned off, and the page remembers it', async () => {

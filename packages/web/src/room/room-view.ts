@@ -11,6 +11,7 @@ import { RecentKeys } from './event-gate.ts';
 import { type CatalogueGift, GiftApi } from './gift-api.ts';
 import { GiftBar } from './gift-bar.ts';
 import { HostConsole } from './host-console.ts';
+import { PeoplePanel } from './people-panel.ts';
 import { PrivateMessages } from './private-messages.ts';
 import { describeError, RoomSession, type RoomSessionHandlers } from './room-session.ts';
 import { roomPath } from './routes.ts';
@@ -35,6 +36,8 @@ export interface RoomViewContext {
 }
 
 const FEED_LINES = 200;
+/** Event types whose sender the people panel lists (`enter` names its user in `data`). */
+const PEOPLE_EVENTS = new Set(['comment', 'like', 'gift']);
 const MUTE_SECONDS = 600;
 
 /** Why the room is over for this user, by `left` reason. */
@@ -58,6 +61,7 @@ export class RoomView implements View {
   readonly #ctx: RoomViewContext;
   readonly #stage: VideoStage;
   readonly #feed: CommentFeed;
+  readonly #people: PeoplePanel;
   readonly #composer: Composer;
   readonly #badge: ConnectionBadge;
   readonly #private = new PrivateMessages();
@@ -109,12 +113,11 @@ export class RoomView implements View {
       },
       describeError,
     });
-    this.#feed = new CommentFeed({
-      maxLines: FEED_LINES,
-      onAuthor: (user, anchor) => {
-        if (this.#session?.isHost === true && user !== ctx.session.userId) this.#menu.open(user, anchor);
-      },
-    });
+    const onAuthor = (user: string, anchor: HTMLElement) => {
+      if (this.#session?.isHost === true && user !== ctx.session.userId) this.#menu.open(user, anchor);
+    };
+    this.#feed = new CommentFeed({ maxLines: FEED_LINES, onAuthor });
+    this.#people = new PeoplePanel({ self: ctx.session.userId, onPerson: onAuthor });
     this.#composer = new Composer({
       maxLength: 500,
       send: async (text) => {
@@ -162,6 +165,7 @@ export class RoomView implements View {
         { className: 'room-side' },
         this.#pinned,
         this.#private.root,
+        this.#people.root,
         this.#feed.root,
         this.#composer.root,
       ),
@@ -178,6 +182,7 @@ export class RoomView implements View {
     this.#console?.dispose();
     this.#stage.dispose();
     this.#feed.dispose();
+    this.#people.dispose();
     void this.#session?.dispose();
   }
 
@@ -206,6 +211,7 @@ export class RoomView implements View {
     this.#stage.setHost(room.room.hostId);
     this.root.dataset.role = room.isHost ? 'host' : 'viewer';
     this.#feed.root.classList.toggle('moderating', room.isHost);
+    this.#people.root.classList.toggle('moderating', room.isHost);
     if (room.isHost) this.#mountConsole(room);
     await this.#mountGifts(room);
   }
@@ -214,6 +220,7 @@ export class RoomView implements View {
     return {
       opened: (room) => {
         this.#hostId = room.hostId;
+        this.#people.setHost(room.hostId);
       },
       event: (event, live) => this.#onEvent(event, live),
       state: (name, value) => this.#onState(name, value),
@@ -225,6 +232,8 @@ export class RoomView implements View {
   }
 
   #onEvent(event: RoomEvent, live: boolean): void {
+    // What people do shows they are here (the service's own events, `online` and the like, do not).
+    if (typeof event.from === 'string' && PEOPLE_EVENTS.has(event.type)) this.#people.see(event.from);
     const own = event.from === this.#ctx.session.userId;
     const hostId = this.#hostId;
     switch (event.type) {
@@ -265,9 +274,16 @@ export class RoomView implements View {
       case 'online':
         if (typeof event.data.count === 'number' && !this.#over) {
           this.#online.textContent = formatCount(event.data.count);
+          this.#people.setOnline(event.data.count);
         }
         return;
       case 'enter':
+        if (typeof event.data.user === 'string') {
+          this.#people.see(
+            event.data.user,
+            typeof event.data.name === 'string' ? event.data.name : undefined,
+          );
+        }
         // Once per person: a flaky connection re-enters each time it comes back.
         if (
           live &&
@@ -351,6 +367,7 @@ export class RoomView implements View {
     this.#stage.showEnded(message, () => this.#ctx.onExit(), ended);
     // A count of viewers means nothing any more: the header says the room is over instead.
     this.#onlineStat.hidden = true;
+    this.#people.setOnline(undefined);
     this.#status.textContent = ended ? 'Ended' : 'Left';
     this.#status.title = message;
     this.#status.hidden = false;
