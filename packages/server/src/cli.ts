@@ -25,6 +25,8 @@ Roles:
             N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
             what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
             --gateways N --apis M [--postgres auto|machine|private] [--base-port P] [--fail-fast]; see --help
+  migrate   brings every configured PostgreSQL schema up to date (--rooms.shards, --rooms.archive,
+            --ledger.shards), one line per schema; exit 1 naming what failed. \`cluster\` runs it first
   token     prints a token signed with ROOMCAST_JWT_SECRET: --user eu_alice [--roles admin] [--ttl 1h]
   help      this text; \`roomcast help settings\` lists every setting with its env var and flag
   version   print the version
@@ -46,7 +48,14 @@ Cluster roles (gateway, api, worker) need real engines, any number of each proce
 Docs: README.md, docs/configuration.md, docs/protocol.md.`;
 
 /** Roles whose flags are settings: `--help` / `-h` among them prints the help instead of starting. */
-const SETTINGS_ROLES: ReadonlySet<string> = new Set(['dev', 'gateway', 'api', 'worker', 'settler']);
+const SETTINGS_ROLES: ReadonlySet<string> = new Set([
+  'dev',
+  'gateway',
+  'api',
+  'worker',
+  'settler',
+  'migrate',
+]);
 
 async function main(argv: string[]): Promise<number> {
   const [role = 'help', ...rest] = argv;
@@ -78,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./local-cluster/local-cluster.ts')).runLocalCluster(rest, process.env);
     case 'token':
       return (await import('./local-cluster/token-command.ts')).runTokenCommand(rest, process.env);
+    case 'migrate':
+      return (await import('./local-cluster/migrate-command.ts')).runMigrateCommand(rest, process.env);
     case 'gateway':
       return runClusterRole('gateway', rest, async (config, logger) => {
         const { startGateway } = await import('./roles/gateway.ts');

@@ -8,6 +8,7 @@ import { defaultWebRoot } from '../api/web-app.ts';
 import { freePort } from '../engines/engine-process.ts';
 import { type ClusterEngine, clusterEngines } from './cluster-engines.ts';
 import { CLUSTER_HELP, type ClusterOptions, parseClusterOptions } from './cluster-options.ts';
+import { migrateConfigured } from './migrate-command.ts';
 import { ProcessSupervisor } from './process-supervisor.ts';
 import { DEFAULT_BACKOFF } from './restart-backoff.ts';
 import { type RoleProcess, spawnRole } from './role-process.ts';
@@ -230,6 +231,12 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
           graceMs: ENGINE_GRACE_MS,
         });
       }
+    }
+    if (reason === undefined) {
+      // The explicit step a deployment runs before rolling roles out (`roomcast migrate`).
+      const settings = engines.reduce<Record<string, string>>((all, e) => Object.assign(all, e.settings), {});
+      const failed = await migrateConfigured({ ...baseEnv, ...settings }, note);
+      if (failed !== undefined) end({ kind: 'failure', text: failed });
     }
     if (reason === undefined) {
       const first = start('api1', 'api', ports.apis[0] as number);
