@@ -178,6 +178,24 @@ describe('state sync over HTTP', () => {
     expect(since.body).toEqual({ total: 3, partials: { title: { v: 2, value: 'Hello 2' } } });
   });
 
+  it("makes a title partial that is a valid title the room's title in the live list and the room", async () => {
+    const { hostToken, room } = await startRoom();
+    const put = (value: unknown) =>
+      http(srv.httpUrl, 'PUT', `/v1/rooms/${room.id}/state/title`, { token: hostToken, body: { value } });
+    const listedTitle = async () => {
+      const list = await http(srv.httpUrl, 'GET', '/v1/rooms?limit=100', { token: hostToken });
+      return (list.body.rooms as Array<{ id: string; title: string }>).find((r) => r.id === room.id)?.title;
+    };
+    expect((await put('  Dumplings at midnight ')).status).toBe(200);
+    expect(await listedTitle()).toBe('Dumplings at midnight');
+    const read = await http(srv.httpUrl, 'GET', `/v1/rooms/${room.id}`, { token: hostToken });
+    expect(read.body.room.title).toBe('Dumplings at midnight');
+    // State is any JSON; only a string that could be a title changes the room's title.
+    expect((await put({ text: 'not a title' })).status).toBe(200);
+    expect((await put('two\nlines')).status).toBe(200);
+    expect(await listedTitle()).toBe('Dumplings at midnight');
+  });
+
   it('lets only the host or an admin write state, and refuses values over 16 KiB', async () => {
     const { hostToken, room } = await startRoom();
     const viewer = await srv.token(uid());

@@ -15,6 +15,7 @@ function fakeRepository(
     create: unused,
     get: unused,
     end: unused,
+    retitle: unused,
     moveToArchive: unused,
     moveEndedToArchive: move,
     listLive: unused,

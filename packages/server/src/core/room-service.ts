@@ -137,6 +137,24 @@ export class RoomService {
   }
 
   /**
+   * Whether `title` can be a room's title (1–titleMaxChars characters after trimming, one clean
+   * line): `create` refuses others; a `title` state partial that is not one leaves the room's title.
+   */
+  isValidTitle(title: string): boolean {
+    const trimmed = title.trim();
+    return trimmed.length > 0 && [...trimmed].length <= this.options.titleMaxChars && isCleanLine(trimmed);
+  }
+
+  /**
+   * Sets a live room's title (what lists and the dashboard show), as the host's `title` state
+   * partial says; the caller checked who may. Not live any more: left alone.
+   */
+  async retitle(roomId: string, title: string): Promise<void> {
+    const room = await this.shard(() => this.repository.retitle(roomId, title.trim()));
+    if (room !== undefined) this.options.cache.set(roomId, room);
+  }
+
+  /**
    * Ends the room, then moves it to the archive. The end is durable on the room's shard before the
    * move starts, so a move that fails (archive down, crash) does not undo it: it is logged and
    * left to the next `end` of the room or to the retention job, and reads find the room meanwhile.

@@ -10,6 +10,9 @@ import type { RateLimits } from './ports/rate-limits.ts';
 import type { RoomStateStore, StateChange } from './ports/room-state.ts';
 import type { RoomService } from './room-service.ts';
 
+/** The partial that is also the room's title: a string that is a valid title updates the room. */
+const TITLE_PARTIAL = 'title';
+
 export interface StateLimits {
   stateValueMaxBytes: number;
   maxPartials: number;
@@ -61,6 +64,11 @@ export class RoomStateService {
         this.deps.limits.userHighPerSecond,
       );
       if (!d.allowed) fail('rate_limited', 'too many writes', Math.ceil(d.retryAfterMs / 1000));
+    }
+    // The `title` partial is also the room's title in lists (GET /v1/rooms, the dashboard): set it
+    // first, so a rooms shard that is down fails the write (503) before the state changes.
+    if (name === TITLE_PARTIAL && typeof value === 'string' && this.deps.rooms.isValidTitle(value)) {
+      await this.deps.rooms.retitle(room.id, value);
     }
     const change = await this.deps.store.set(room.id, name, value as JsonValue, this.deps.limits.maxPartials);
     if (change === null)

@@ -104,6 +104,20 @@ export function describeRoomsContract(
       expect(await rooms().get(room.id)).toEqual(ended);
     });
 
+    it("retitle changes a live room's title everywhere it is read, and leaves ended and unknown rooms alone", async () => {
+      const room = await rooms().create(newRoom('us'));
+      const retitled = await rooms().retitle(room.id, 'Late night noodles');
+      expect(retitled).toEqual({ ...room, title: 'Late night noodles' });
+      expect(await rooms().get(room.id)).toEqual(retitled);
+      expect((await rooms().listLive(1000)).rooms.find((r) => r.id === room.id)?.title).toBe(
+        'Late night noodles',
+      );
+      const ended = await rooms().end(room.id, new Date());
+      expect(await rooms().retitle(room.id, 'Too late')).toBeUndefined();
+      expect(await rooms().get(room.id)).toEqual(ended);
+      expect(await rooms().retitle(`us_nope-${suffix()}`, 'Nobody')).toBeUndefined();
+    });
+
     it('end returns undefined for an unknown room', async () => {
       expect(await rooms().end(`us_nope-${suffix()}`, new Date())).toBeUndefined();
     });

@@ -2,7 +2,6 @@ import { RoomcastApi } from '@roomcast/client';
 import type { AdminStats, GatewayStats, RoomStats } from '@roomcast/protocol';
 import { h, type View } from '../shared/dom.ts';
 import { formatBytes, formatClock, formatCount, formatDuration } from '../shared/format.ts';
-import { RoomTitles } from '../shared/room-titles.ts';
 import type { Session } from '../shared/session.ts';
 import { LineChart, sparkline } from './line-chart.ts';
 import { StatsPoller } from './stats-poller.ts';
@@ -10,8 +9,6 @@ import type { StatsRates } from './stats-rates.ts';
 import { SeriesWindow } from './time-series.ts';
 
 const WINDOW_MS = 120_000;
-/** How often the rooms' current titles are read (state reads, one per room: not every sample). */
-const TITLES_EVERY_MS = 5_000;
 const COLORS = {
   in: '#5eead4',
   out: '#a78bfa',
@@ -43,8 +40,6 @@ export class DashboardView implements View {
   readonly root: HTMLElement;
   readonly #series = new SeriesWindow(WINDOW_MS);
   readonly #poller: StatsPoller;
-  readonly #titles: RoomTitles;
-  #titlesReadAt = Number.NEGATIVE_INFINITY;
   readonly #kpis = new Map<string, HTMLElement>();
   readonly #charts: LineChart[];
   readonly #traffic: LineChart;
@@ -156,7 +151,6 @@ export class DashboardView implements View {
       ),
     );
     const api = new RoomcastApi({ url: ctx.baseUrl, token: ctx.session.token });
-    this.#titles = new RoomTitles(api);
     this.#poller = new StatsPoller(api, ctx.intervalMs, {
       sample: (stats, rates) => this.#render(stats, rates),
       error: (error, fatal) => {
@@ -208,12 +202,6 @@ export class DashboardView implements View {
       rates === undefined ? '–' : formatCount(rates.wsErrors + rates.httpErrors + rates.errorCloses),
     );
     for (const chart of this.#charts) chart.update((key) => s.points(key), stats.at, WINDOW_MS);
-    if (stats.at - this.#titlesReadAt >= TITLES_EVERY_MS) {
-      // The stats carry the title a room was started with; what its host set since shows from
-      // the next sample on.
-      this.#titlesReadAt = stats.at;
-      void this.#titles.refresh(stats.rooms.map((room) => room.id));
-    }
     this.#renderRooms(stats.rooms, rates, stats.at);
     this.#renderGateways(stats.gateways);
   }
@@ -239,7 +227,7 @@ export class DashboardView implements View {
           h(
             'td',
             {},
-            h('a', { href: `/rooms/${encodeURIComponent(room.id)}`, textContent: this.#titles.title(room) }),
+            h('a', { href: `/rooms/${encodeURIComponent(room.id)}`, textContent: room.title }),
             h('div', { className: 'muted small mono', textContent: room.id }),
           ),
           h('td', { className: 'mono', textContent: room.hostId }),

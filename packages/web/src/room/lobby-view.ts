@@ -2,7 +2,6 @@ import { RoomcastApi, RoomcastApiError } from '@roomcast/client';
 import type { Room } from '@roomcast/protocol';
 import { h, type View } from '../shared/dom.ts';
 import { formatDuration } from '../shared/format.ts';
-import { RoomTitles } from '../shared/room-titles.ts';
 import type { Session } from '../shared/session.ts';
 import { describeError } from './room-session.ts';
 import { roomPath } from './routes.ts';
@@ -17,12 +16,11 @@ const REFRESH_MS = 5_000;
 
 /**
  * The lobby: start a room as its host, pick a live room to watch (the list refreshes every few
- * seconds, with each room's current title: see `RoomTitles`), or open a room by ID or link.
+ * seconds; a title the host changed shows from the next refresh), or open a room by ID or link.
  */
 export class LobbyView implements View {
   readonly root: HTMLElement;
   readonly #api: RoomcastApi;
-  readonly #titles: RoomTitles;
   readonly #list = h('ul', { className: 'room-list', data: { testid: 'live-rooms' } });
   readonly #empty = h('p', {
     className: 'muted',
@@ -35,7 +33,6 @@ export class LobbyView implements View {
 
   constructor(private readonly ctx: LobbyContext) {
     this.#api = new RoomcastApi({ url: ctx.baseUrl, token: ctx.session.token });
-    this.#titles = new RoomTitles(this.#api);
     this.root = h(
       'div',
       { className: 'lobby', data: { testid: 'lobby' } },
@@ -163,12 +160,6 @@ export class LobbyView implements View {
       this.#listError.textContent = describeError(error);
       return;
     }
-    this.#render();
-    // The titles the hosts set since: shown once read (the list itself answers the first title).
-    if (await this.#titles.refresh(this.#rooms.map((room) => room.id))) this.#render();
-  }
-
-  #render(): void {
     this.#empty.hidden = this.#rooms.length > 0;
     this.#list.replaceChildren(...this.#rooms.map((room) => this.#item(room)));
   }
@@ -187,7 +178,7 @@ export class LobbyView implements View {
         'a',
         { href: roomPath(room.id), className: 'room-item-title', onclick: open },
         h('span', { className: 'live-dot', attrs: { 'aria-hidden': 'true' } }),
-        this.#titles.title(room),
+        room.title,
       ),
       h('span', {
         className: 'muted small',

@@ -154,6 +154,17 @@ export class SqlRoomRepository implements RoomRepository, SeqReservations {
     return this.get(id);
   }
 
+  async retitle(id: string, title: string): Promise<Room | undefined> {
+    const shard = this.shardOf(id);
+    const { rows } = await this.onShard(shard, () =>
+      shard.client.query<RoomRow>(
+        `UPDATE ${shard.table} SET title = $2 WHERE id = $1 AND status = 'live' RETURNING ${SHARD_COLUMNS}`,
+        [id, title],
+      ),
+    );
+    return rows[0] ? toRoom(rows[0]) : undefined;
+  }
+
   async moveToArchive(id: string): Promise<boolean> {
     const shard = this.shardOf(id);
     if ((await this.move(shard, { id })) > 0) return true;

@@ -97,7 +97,8 @@ export function registerStateRoutes(app: FastifyInstance, ctx: RouteContext): vo
       tag: 'state',
       summary: 'Write a state partial',
       description:
-        "By the host or an admin. Raises the partial's version and the total by one; live members get an `ss` frame.",
+        "By the host or an admin. Raises the partial's version and the total by one; live members get an `ss` frame. " +
+        "A `title` partial that is a string fit for a title (1–200 characters, one line) also becomes the room's title in `GET /v1/rooms` and `GET /v1/rooms/:room`.",
       params: stateParams,
       body: putBody,
       answers: {

@@ -74,6 +74,8 @@ export class ArchiveUnavailableError extends StoreUnavailableError {
  * - `end` marks a live room ended at `endedAt` on its shard and returns it; that is durable before
  *   it returns. Ending an ended room returns it unchanged (idempotent), wherever it is; undefined
  *   when unknown. `end` does not move the room: callers follow it with `moveToArchive`.
+ * - `retitle` sets a live room's title and returns the room; an ended or unknown room is left alone
+ *   (undefined). The archive is append-only, so only live rooms, which live on their shard, change.
  * - `moveToArchive` moves one ended room from its shard to the archive and resolves true once the
  *   room is in the archive (now or before); false for a live or unknown room, which it leaves alone.
  * - `moveEndedToArchive` moves up to `limit` ended rooms of one region whose `endedAt` is before
@@ -93,6 +95,7 @@ export interface RoomRepository extends SeqReservations {
   create(room: NewRoom): Promise<Room>;
   get(id: string): Promise<Room | undefined>;
   end(id: string, endedAt: Date): Promise<Room | undefined>;
+  retitle(id: string, title: string): Promise<Room | undefined>;
   moveToArchive(id: string): Promise<boolean>;
   moveEndedToArchive(region: string, options: { endedBefore: Date; limit: number }): Promise<number>;
   listLive(limit: number, after?: LiveRoomsCursor): Promise<LiveRoomsPage>;
