@@ -11,7 +11,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'bench/test/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Hooks start engines, servers and browsers: over a minute on a busy machine (a limit, not a measure).
+    hookTimeout: 120_000,
     pool: 'forks',
     // Most test files wait on engines, sockets and browsers rather than compute: on a 2-core
     // machine the default (cores − 1 = one file at a time) leaves the CPU idle and takes twice as

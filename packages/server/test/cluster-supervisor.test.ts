@@ -267,7 +267,7 @@ afterAll(async () => {
     failFast.kill('SIGINT');
     await gone;
   }
-}, 60_000);
+}, 120_000);
 
 describe('roomcast cluster --fail-fast', () => {
   it('stops everything with exit code 1 when a gateway is killed', async () => {

@@ -143,7 +143,7 @@ beforeAll(async () => {
     const outputs = processes.map((p) => `--- ${p.role}:${p.port}\n${p.output().slice(-1500)}`).join('\n');
     throw new Error(`${(err as Error).message}\n${outputs}`);
   }
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of clients) c.terminate();

@@ -130,7 +130,7 @@ afterAll(async () => {
     cluster.kill('SIGINT');
     await exited;
   }
-}, 60_000);
+}, 120_000);
 
 async function mintToken(user: string): Promise<string> {
   const { stdout } = await promisify(execFile)(

@@ -9,6 +9,7 @@ import { type ShardedRedis, startShardedRedis } from '../../server/test/helpers/
 import { type RoomcastProcess, spawnRoomcast } from '../../server/test/helpers/roomcast-process.ts';
 import { ensureWebBuild } from '../tools/build-web.ts';
 import {
+  BROWSER_SETUP_TIMEOUT_MS,
   BROWSER_TEST_TIMEOUT_MS,
   connection,
   DESKTOP,
@@ -69,7 +70,7 @@ describe('web app on a cluster API node', { timeout: BROWSER_TEST_TIMEOUT_MS }, 
     roles.push(...gateways);
     await Promise.all(gateways.map((g) => g.ready(30_000)));
     api = first.url;
-  }, 90_000);
+  }, BROWSER_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     for (const user of users) await user.context.close().catch(() => undefined);

@@ -7,7 +7,12 @@ import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppete
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/helpers/test-server.ts';
 import { ensureWebBuild } from '../tools/build-web.ts';
-import { ACTION_TIMEOUT_MS, BROWSER_TEST_TIMEOUT_MS, POLL } from './helpers/browser.ts';
+import {
+  ACTION_TIMEOUT_MS,
+  BROWSER_SETUP_TIMEOUT_MS,
+  BROWSER_TEST_TIMEOUT_MS,
+  POLL,
+} from './helpers/browser.ts';
 
 /** Debian's Firefox ESR (`apt-get install firefox-esr`; .ci/run installs it). Never a downloaded browser. */
 const FIREFOX_PATH = process.env.ROOMCAST_FIREFOX ?? '/usr/bin/firefox-esr';
@@ -131,7 +136,7 @@ describe('web app in Firefox', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
       launchFirefox(),
     ]);
     await mkdir(SCREENSHOTS, { recursive: true });
-  });
+  }, BROWSER_SETUP_TIMEOUT_MS);
 
   afterEach(async () => {
     const users = opened;

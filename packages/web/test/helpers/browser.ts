@@ -21,6 +21,13 @@ export const DESKTOP = { width: 1280, height: 800 } as const;
  * test measures time (performance belongs in the benchmarks); a stuck test still ends here.
  */
 export const BROWSER_TEST_TIMEOUT_MS = 120_000;
+
+/**
+ * How long a browser file's setup (a `roomcast dev` server and a browser, started together) may
+ * take: each is seconds on an idle machine and took over a minute beside a benchmark and other
+ * test runs. A limit on a stuck start, not a measurement.
+ */
+export const BROWSER_SETUP_TIMEOUT_MS = 180_000;
 /**
  * `expect.poll` options of the browser tests: a condition awaited for as long as a busy machine may
  * need (only a wrong result, never a slow one, should fail a test), well inside the test's timeout.

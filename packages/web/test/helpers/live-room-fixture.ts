@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startTestServer, type TestServer } from '../../../server/test/helpers/test-server.ts';
 import { ensureWebBuild } from '../../tools/build-web.ts';
 import {
+  BROWSER_SETUP_TIMEOUT_MS,
   connection,
   DESKTOP,
   feedTexts,
@@ -79,7 +80,7 @@ export function useLiveRoom() {
     giftsAvailable = catalogue.status === 200;
     // A server without the gift endpoints answers 404; the gift test checks the bar stays hidden.
     if (!giftsAvailable) expect(catalogue.status).toBe(404);
-  });
+  }, BROWSER_SETUP_TIMEOUT_MS);
 
   afterEach(async () => {
     const users = opened;
