@@ -124,7 +124,13 @@ describe('ZooKeeper job membership', () => {
 
     it('withdraws every view while ZooKeeper is down and registers again when it is back', async () => {
       own = await launchZookeeper();
-      const handles = [await joinOn(own, 'online-count'), await joinOn(own, 'online-count')];
+      // Sessions of a few seconds, not 1 s: a busy machine that stalls the JVM or this process for
+      // a second expires 1 s sessions over and over, and the members never settle on count 2.
+      const sessionMs = 5_000;
+      const handles = [
+        await joinOn(own, 'online-count', sessionMs),
+        await joinOn(own, 'online-count', sessionMs),
+      ];
       await untilPartitioned(handles, 2);
 
       const port = own.port;
