@@ -331,7 +331,7 @@ function printEndpoints(run: {
       ? 'JWT secret from ROOMCAST_JWT_SECRET. Mint a token (sub = <region>_<id>; --roles admin for admins):'
       : 'JWT secret generated for this run (set ROOMCAST_JWT_SECRET to choose it). Mint a token:',
     ...(run.secretFromEnv ? [] : [`  export ROOMCAST_JWT_SECRET=${run.secret}`]),
-    '  TOKEN=$(npm run --silent roomcast -- token --user eu_alice)',
+    `  TOKEN=$(${tokenCommand()} --user eu_alice)`,
     `  curl -s -XPOST ${api}/v1/rooms -H "authorization: Bearer $TOKEN" \\`,
     `    -H 'content-type: application/json' -d '{"title":"hello"}'`,
     '',
@@ -362,4 +362,11 @@ function printClusterJson(run: { roles: readonly RoleProcess[]; engines: readonl
     engines: servers.map((s) => ({ name: s.name, pid: s.pid(), port: s.port, dir: s.dir })),
   };
   console.log(`${CLUSTER_JSON_PREFIX}${JSON.stringify(machine)}`);
+}
+
+/** How the user runs `roomcast token`: an installed package's bin, or the checkout's npm script. */
+function tokenCommand(): string {
+  return import.meta.url.includes('/node_modules/')
+    ? 'npx roomcast token'
+    : 'npm run --silent roomcast -- token';
 }
