@@ -10,6 +10,7 @@ import {
   PHONE,
   POLL,
   privateTexts,
+  saveFromConsole,
   sendComment,
   signIn,
   type UserPage,
@@ -64,11 +65,7 @@ describe(
         ['pinned', 'Be kind. Every gift goes to the stall fund.'],
         ['title', 'Night market: live from stall 12'],
       ] as const;
-      for (const [name, value] of edits) {
-        await host.page.getByTestId(`console-${name}`).fill(value);
-        await host.page.getByTestId(`console-save-${name}`).click();
-        await expect.poll(() => host.page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
-      }
+      await saveFromConsole(host.page, edits);
       const chatter: Array<[UserPage, string]> = [
         [host, 'Welcome to the night market!'],
         [leo, 'The lanterns tonight 😍'],

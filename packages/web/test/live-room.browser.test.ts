@@ -6,6 +6,7 @@ import {
   feedTexts,
   POLL,
   privateTexts,
+  saveFromConsole,
   sendComment,
   signIn,
   visibleText,
@@ -84,11 +85,7 @@ describe(
         ['announcement', 'Raffle at 21:00: stay tuned'],
         ['title', 'Night market: live from stall 12'],
       ] as const;
-      for (const [name, value] of edits) {
-        await host.page.getByTestId(`console-${name}`).fill(value);
-        await host.page.getByTestId(`console-save-${name}`).click();
-        await expect.poll(() => host.page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
-      }
+      await saveFromConsole(host.page, edits);
       for (const person of [host, leo, kai]) {
         await expect.poll(() => visibleText(person.page, 'pinned'), POLL).toContain(edits[0][1]);
         await expect.poll(() => visibleText(person.page, 'announcement'), POLL).toBe(edits[1][1]);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it). Never a downloaded browser. */
 export const CHROMIUM_PATH = process.env.ROOMCAST_CHROMIUM ?? '/usr/bin/chromium';
@@ -127,6 +128,18 @@ export async function signIn(page: Page, region: string, name: string): Promise<
 export async function sendComment(page: Page, text: string): Promise<void> {
   await page.getByTestId('comment-input').fill(text);
   await page.getByTestId('comment-input').press('Enter');
+}
+
+/** The host saves each state partial from the console, one after another, each until it says "Saved.". */
+export async function saveFromConsole(
+  page: Page,
+  edits: ReadonlyArray<readonly [string, string]>,
+): Promise<void> {
+  for (const [name, value] of edits) {
+    await page.getByTestId(`console-${name}`).fill(value);
+    await page.getByTestId(`console-save-${name}`).click();
+    await expect.poll(() => page.getByTestId('console-status').textContent(), POLL).toBe('Saved.');
+  }
 }
 
 /** The feed's comments, oldest first, as `text`. */
