@@ -83,7 +83,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     registerStateRoutes(api, ctx);
     registerPeerRoutes(api, ctx);
     registerModerationRoutes(api, ctx);
-    // Roles without the ledger (a gateway serving the API for tests) answer gift routes 404.
+    // A core without the ledger (the gateway's) has no gifts: no gift routes, 404.
     if (ctx.core.gifts !== undefined) registerGiftRoutes(api, ctx, ctx.core.gifts);
     if (deps.devTokens !== undefined) registerDevRoutes(api, ctx, deps.devTokens);
     if (deps.webRoot !== null) registerWebApp(api, deps.webRoot ?? defaultWebRoot());

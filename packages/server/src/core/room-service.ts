@@ -71,11 +71,8 @@ export class RoomService {
 
   async create(identity: Identity, input: { title: string; visibility: RoomVisibility }): Promise<Room> {
     const title = input.title.trim();
-    if (title.length === 0 || [...title].length > this.options.titleMaxChars) {
-      fail('bad_request', `title must be 1–${this.options.titleMaxChars} characters`);
-    }
-    // PostgreSQL refuses U+0000 in text (a 500 otherwise); the other control characters misrender.
-    if (!isCleanLine(title)) fail('bad_request', 'title must not contain control characters or line breaks');
+    const problem = this.titleProblem(title);
+    if (problem !== undefined) fail('bad_request', problem);
     this.requireRegion(identity.userId);
     try {
       const room = await this.shard(() =>
@@ -141,8 +138,17 @@ export class RoomService {
    * line): `create` refuses others; a `title` state partial that is not one leaves the room's title.
    */
   isValidTitle(title: string): boolean {
-    const trimmed = title.trim();
-    return trimmed.length > 0 && [...trimmed].length <= this.options.titleMaxChars && isCleanLine(trimmed);
+    return this.titleProblem(title.trim()) === undefined;
+  }
+
+  /** Why a trimmed title cannot be a room's title, or undefined when it can. */
+  private titleProblem(title: string): string | undefined {
+    if (title.length === 0 || [...title].length > this.options.titleMaxChars) {
+      return `title must be 1–${this.options.titleMaxChars} characters`;
+    }
+    // PostgreSQL refuses U+0000 in text (a 500 otherwise); the other control characters misrender.
+    if (!isCleanLine(title)) return 'title must not contain control characters or line breaks';
+    return undefined;
   }
 
   /**

@@ -65,11 +65,6 @@ export class RoomStateService {
       );
       if (!d.allowed) fail('rate_limited', 'too many writes', Math.ceil(d.retryAfterMs / 1000));
     }
-    // The `title` partial is also the room's title in lists (GET /v1/rooms, the dashboard): set it
-    // first, so a rooms shard that is down fails the write (503) before the state changes.
-    if (name === TITLE_PARTIAL && typeof value === 'string' && this.deps.rooms.isValidTitle(value)) {
-      await this.deps.rooms.retitle(room.id, value);
-    }
     const change = await this.deps.store.set(room.id, name, value as JsonValue, this.deps.limits.maxPartials);
     if (change === null)
       fail('conflict', `a room has at most ${this.deps.limits.maxPartials} state partials`);
@@ -82,6 +77,12 @@ export class RoomStateService {
       encodeSignal({ kind: 'ss', room: room.id, total: change.total, partials: { [name]: partial } }),
     );
     this.deps.metrics.busMessages.inc({ direction: 'out' });
+    // The `title` partial is also the room's title in lists (GET /v1/rooms, the dashboard), once the
+    // state took it and the room was told (a refused write changes neither). A rooms shard that is
+    // down answers 503 here; the retry writes the same value again.
+    if (name === TITLE_PARTIAL && typeof value === 'string' && this.deps.rooms.isValidTitle(value)) {
+      await this.deps.rooms.retitle(room.id, value);
+    }
     return change;
   }
 

@@ -235,8 +235,8 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     if (reason === undefined) {
       // The explicit step a deployment runs before rolling roles out (`roomcast migrate`).
       const settings = engines.reduce<Record<string, string>>((all, e) => Object.assign(all, e.settings), {});
-      const failed = await migrateConfigured({ ...baseEnv, ...settings }, note);
-      if (failed !== undefined) end({ kind: 'failure', text: failed });
+      const migrated = await migrateConfigured({ ...baseEnv, ...settings }, note);
+      if (migrated.kind !== 'done') end({ kind: 'failure', text: migrated.reason });
     }
     if (reason === undefined) {
       const first = start('api1', 'api', ports.apis[0] as number);

@@ -17,19 +17,29 @@ export function describeOutcome(outcome: MigrationOutcome): string {
   return `${label.padEnd(16)} ${schema.padEnd(12)} ${what}`;
 }
 
+/** How `migrateConfigured` ended: every schema up to date, nothing to migrate, or some failed. */
+export type MigrationResult =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'nothing_configured'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly reason: string };
+
 /**
  * Migrates every PostgreSQL schema the settings in `env` name, printing a line per schema through
- * `print`; resolves with a one-line reason when something failed (nothing configured counts).
+ * `print`.
  */
 export async function migrateConfigured(
   env: NodeJS.ProcessEnv,
   print: (line: string) => void,
   argv: string[] = [],
-): Promise<string | undefined> {
+): Promise<MigrationResult> {
   const config = loadConfig({ argv, env });
   const targets = migrationTargets(config);
   if (targets.length === 0) {
-    return 'no PostgreSQL database is configured (rooms.shards, rooms.archive, ledger.shards); `roomcast dev` migrates its embedded store itself';
+    return {
+      kind: 'nothing_configured',
+      reason:
+        'no PostgreSQL database is configured (rooms.shards, rooms.archive, ledger.shards); `roomcast dev` migrates its embedded store itself',
+    };
   }
   const outcomes = await migrateTargets(targets, {
     connectTimeoutMs: config.rooms.connectTimeoutMs,
@@ -37,22 +47,22 @@ export async function migrateConfigured(
   });
   for (const outcome of outcomes) print(describeOutcome(outcome));
   const failed = outcomes.filter((o) => o.error !== undefined);
-  return failed.length === 0
-    ? undefined
-    : `migrations failed on ${failed.map((o) => o.target.label).join(', ')}`;
+  if (failed.length === 0) return { kind: 'done' };
+  return { kind: 'failed', reason: `migrations failed on ${failed.map((o) => o.target.label).join(', ')}` };
 }
 
 /**
  * `roomcast migrate [settings]`: brings every configured schema (rooms shards, archive, balance
- * shards) up to date and exits 0, or 1 naming what failed, or 2 for bad settings. Roles also
- * migrate what they use on first use; this makes it one explicit deploy step that says what it did.
+ * shards) up to date and exits 0, or 1 naming what failed, or 2 for bad settings or none at all.
+ * Roles also migrate what they use on first use; this makes it one explicit deploy step that says
+ * what it did.
  */
 export async function runMigrateCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   try {
-    const failed = await migrateConfigured(env, (line) => console.log(line), argv);
-    if (failed === undefined) return 0;
-    console.error(`roomcast migrate: ${failed}`);
-    return failed.startsWith('no PostgreSQL') ? 2 : 1;
+    const result = await migrateConfigured(env, (line) => console.log(line), argv);
+    if (result.kind === 'done') return 0;
+    console.error(`roomcast migrate: ${result.reason}`);
+    return result.kind === 'nothing_configured' ? 2 : 1;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`roomcast: ${err.message}`);

@@ -253,10 +253,10 @@ async function openBus(
   );
 }
 
-/** The domain core wired to an opened infrastructure: what every role runs on. */
 /** A core whose role opened the ledger: it has gifts. */
 export type CoreWithGifts = RoomcastCore & { gifts: GiftService; giftEvents: GiftEventPublisher };
 
+/** The domain core wired to an opened infrastructure: what every role runs on. */
 export function createCoreOn(
   infra: Infrastructure,
   config: RoomcastConfig,
