@@ -294,6 +294,15 @@ export const configSchema = z
         retentionBatchSize: positiveInt.max(10_000).default(500),
         /** Connections per PostgreSQL database (shard or archive). */
         poolSize: positiveInt.max(1000).default(10),
+        /**
+         * How long a process keeps a live room it looked up (publishes, joins and pulls read it from
+         * there). Ends and title changes reach every process over the bus at once; this bounds how
+         * stale a copy can get if that message is lost. While a process is not subscribed to those
+         * changes it keeps rooms 2 s.
+         */
+        cacheTtlMs: ms.min(100).max(3_600_000).default(60_000),
+        /** Rooms each process keeps in that cache at most (least recently used go first). */
+        cacheMax: positiveInt.max(10_000_000).default(100_000),
         /** Connecting to PostgreSQL (or waiting for a pooled connection) longer than this fails with 503. */
         connectTimeoutMs: ms.default(2_000),
         /** PostgreSQL cancels a statement running longer than this (statement_timeout); the request fails with 503. */

@@ -1,5 +1,3 @@
-import type { Room } from '@roomcast/protocol';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
@@ -9,9 +7,11 @@ import { GiftService } from './gift-service.ts';
 import { ModerationService } from './moderation-service.ts';
 import { PeerSignals } from './peer-signals.ts';
 import type { MessageBus } from './ports/bus.ts';
+import { BusClosedError } from './ports/bus.ts';
 import type { Collections } from './ports/collections.ts';
 import type { GiftOutbox, Ledger } from './ports/ledger.ts';
 import type { RoomRepository } from './ports/rooms.ts';
+import { announceRoomChange, RoomCache } from './room-cache.ts';
 import { RoomDispatch } from './room-dispatch.ts';
 import { RoomEvents } from './room-events.ts';
 import { RoomLedgerListener } from './room-ledger-listener.ts';
@@ -51,12 +51,21 @@ export function createCore(deps: {
 }): RoomcastCore {
   const { config, repository, collections, bus, metrics, money } = deps;
   const limits = { ...config.limits, stateInlineBytes: config.gateway.stateInlineBytes };
+  const roomsLogger = deps.logger?.child({ component: 'rooms' });
+  const cache = new RoomCache({
+    max: config.rooms.cacheMax,
+    ttlMs: config.rooms.cacheTtlMs,
+    unwatchedTtlMs: UNWATCHED_ROOM_TTL_MS,
+    ...(roomsLogger === undefined ? {} : { logger: roomsLogger }),
+  });
+  watchRoomChanges(cache, bus, roomsLogger);
   const rooms = new RoomService(repository, {
     regions: config.regions,
-    cache: new LRUCache<string, Room>({ max: 100_000, ttl: 2_000 }),
+    cache,
+    announceChange: (roomId) => announceRoomChange(bus, roomId, roomsLogger),
     titleMaxChars: 200,
     metrics,
-    ...(deps.logger === undefined ? {} : { logger: deps.logger.child({ component: 'rooms' }) }),
+    ...(roomsLogger === undefined ? {} : { logger: roomsLogger }),
   });
   const events = new RoomEvents({
     rooms,
@@ -138,4 +147,17 @@ export function createCore(deps: {
     collections,
     bus,
   };
+}
+
+/** How long a process keeps a live room while it does not hear room changes (as before the bus feed). */
+const UNWATCHED_ROOM_TTL_MS = 2_000;
+const WATCH_RETRY_MS = 1_000;
+
+/** Subscribes the room cache to room changes, retrying while the bus refuses, until it is closed. */
+function watchRoomChanges(cache: RoomCache, bus: MessageBus, logger: Logger | undefined): void {
+  cache.watch(bus).catch((err: unknown) => {
+    if (err instanceof BusClosedError) return;
+    logger?.warn({ err }, 'room changes not subscribed yet; rooms are cached briefly meanwhile');
+    setTimeout(() => watchRoomChanges(cache, bus, logger), WATCH_RETRY_MS).unref();
+  });
 }

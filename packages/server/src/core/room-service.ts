@@ -1,5 +1,4 @@
 import { isCleanLine, isRoomId, type Room, type RoomVisibility, regionOf } from '@roomcast/protocol';
-import type { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { fail, RoomcastError } from './errors.ts';
@@ -11,12 +10,18 @@ import {
   type RoomRepository,
   ShardUnavailableError,
 } from './ports/rooms.ts';
+import type { RoomCache } from './room-cache.ts';
 import { newRoomId } from './room-ids.ts';
 
 export interface RoomServiceOptions {
   regions: readonly string[];
-  /** Short-lived per-process cache of rooms, so hot paths (publish, join, pull) do not hit the shard each time. */
-  cache: LRUCache<string, Room>;
+  /** This process's rooms, so hot paths (publish, join, pull) do not hit the shard each time. */
+  cache: RoomCache;
+  /**
+   * Tells every process that a room changed (ended, retitled), so they drop their cached copy.
+   * Best effort: it handles its own failures (the change is durable either way).
+   */
+  announceChange: (roomId: string) => void;
   titleMaxChars: number;
   metrics?: RoomcastMetrics;
   logger?: Logger;
@@ -47,8 +52,8 @@ export interface RoomStartListener {
 
 /**
  * Rooms: creation, lookup with access checks, and ending. The relational store is the source of
- * truth; a small cache absorbs the lookups of hot paths (an ended room is cached as ended, and a
- * node that ended a room updates its own cache at once).
+ * truth; each process caches the rooms it looked up (RoomCache), and the process that ends or
+ * retitles a room updates its own copy at once and tells the others over the bus.
  */
 export class RoomService {
   private readonly endListeners: RoomEndListener[] = [];
@@ -84,7 +89,7 @@ export class RoomService {
           startedAt: new Date(),
         }),
       );
-      this.options.cache.set(room.id, room);
+      this.options.cache.set(room);
       for (const listener of this.startListeners) await listener.roomStarted(room);
       return room;
     } catch (err) {
@@ -97,12 +102,8 @@ export class RoomService {
   async get(roomId: string): Promise<Room> {
     if (!isRoomId(roomId)) fail('bad_request', 'malformed room ID');
     this.requireRegion(roomId);
-    const cached = this.options.cache.get(roomId);
-    if (cached !== undefined) return cached;
-    const room = await this.shard(() => this.repository.get(roomId));
+    const room = await this.options.cache.get(roomId, () => this.shard(() => this.repository.get(roomId)));
     if (room === undefined) fail('not_found', `room ${roomId} not found`);
-    // Ended rooms never change again: keep them for the cache's whole size budget.
-    this.options.cache.set(roomId, room, room.status === 'ended' ? { ttl: 0 } : {});
     return room;
   }
 
@@ -157,7 +158,9 @@ export class RoomService {
    */
   async retitle(roomId: string, title: string): Promise<void> {
     const room = await this.shard(() => this.repository.retitle(roomId, title.trim()));
-    if (room !== undefined) this.options.cache.set(roomId, room);
+    if (room === undefined) return;
+    this.options.cache.set(room);
+    this.options.announceChange(roomId);
   }
 
   /**
@@ -171,7 +174,8 @@ export class RoomService {
     if (!this.isHostOrAdmin(identity, room)) fail('forbidden', 'only the host or an admin can end the room');
     const ended = await this.shard(() => this.repository.end(roomId, new Date()));
     if (ended === undefined) fail('not_found', `room ${roomId} not found`);
-    this.options.cache.set(roomId, ended, { ttl: 0 });
+    this.options.cache.set(ended);
+    this.options.announceChange(roomId);
     await this.moveToArchive(roomId);
     if (room.status === 'live') for (const listener of this.endListeners) await listener.roomEnded(ended);
     return ended;
