@@ -60,6 +60,8 @@ export class ClientConnection {
   readonly rooms = new Map<string, RoomChannel | undefined>();
   /** Set by any frame or pong from the client; cleared by each heartbeat round. */
   alive = true;
+  /** When the heartbeat last pinged this connection (ms since the epoch); 0 before the first. */
+  pingedAt = 0;
   malformed = 0;
   rateStrikes = 0;
   closed = false;
