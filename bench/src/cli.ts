@@ -53,6 +53,27 @@ const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 const MiB = 1024 * 1024;
 /** Source addresses reserved per system of a run (see ConnectPlan.addressBase). */
 const ADDRESSES_PER_SYSTEM = 8;
+/** Runs take turns over this many blocks of source addresses (5 systems × 8 addresses each). */
+const ADDRESS_BLOCKS = 6;
+const ADDRESSES_PER_RUN = 40;
+
+/**
+ * The first source address of this run: consecutive runs use different blocks, so the previous
+ * run's client ports, still in TIME_WAIT for a minute, do not exhaust this one's (a reconnect
+ * storm of 10,000 needs 20,000 ports of one address). The turn is kept in bench/results.
+ */
+function runAddressBase(): number {
+  const file = join(RESULTS_DIR, '.address-turn');
+  let turn = 0;
+  try {
+    turn = (Number.parseInt(readFileSync(file, 'utf8'), 10) + 1) % ADDRESS_BLOCKS;
+  } catch {
+    // First run here.
+  }
+  if (!Number.isInteger(turn) || turn < 0) turn = 0;
+  writeFileSync(file, String(turn));
+  return 1 + turn * ADDRESSES_PER_RUN;
+}
 
 function scenarioRunner(options: CliOptions): (ctx: ScenarioContext) => Promise<void> {
   switch (options.scenario) {
@@ -74,6 +95,7 @@ async function runOnSystem(
   index: number,
   options: CliOptions,
   logStem: string,
+  addressBase: number,
 ): Promise<SystemRun> {
   const clients = scenarioSizes(options).reduce((sum, size) => sum + size, 0);
   const run: SystemRun = {
@@ -116,7 +138,7 @@ async function runOnSystem(
       agent,
       repoRoot: REPO_ROOT,
       logStem: `${logStem}-${name}`,
-      addressBase: 1 + index * ADDRESSES_PER_SYSTEM,
+      addressBase: addressBase + index * ADDRESSES_PER_SYSTEM,
       run,
     });
   } catch (error) {
@@ -246,8 +268,9 @@ async function main(): Promise<void> {
     },
     runs: [],
   };
+  const addressBase = runAddressBase();
   for (const [index, name] of systems.entries()) {
-    result.runs.push(await runOnSystem(name, index, options, stem));
+    result.runs.push(await runOnSystem(name, index, options, stem, addressBase));
     writeJson(`${stem}.json`, result);
     // Let the previous system's sockets and processes go before the next one starts.
     await sleep(2_000);

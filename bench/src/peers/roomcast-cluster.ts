@@ -100,6 +100,8 @@ export async function startRoomcastCluster(options: {
     // The harness publishes with one admin token and joins thousands of viewers quickly.
     ROOMCAST_LIMITS_ROOM_EVENTS_PER_SECOND: '100000',
     ROOMCAST_LIMITS_USER_EVENTS_PER_SECOND: '100000',
+    // BENCH_SERVER_NODE_ARGS (e.g. --cpu-prof) reaches every role the cluster starts.
+    ROOMCAST_ROLE_NODE_ARGS: process.env.BENCH_SERVER_NODE_ARGS ?? '',
   });
   const logFd = openSync(options.logPath, 'a');
   const started = Date.now();

@@ -160,6 +160,9 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
+/** ROOMCAST_* variables that are not settings: the config file, and `roomcast cluster`'s Node flags per role. */
+const NOT_SETTINGS = new Set(['ROOMCAST_CONFIG', 'ROOMCAST_ROLE_NODE_ARGS']);
+
 /**
  * Reads configuration once at start: defaults < role defaults < config file (`--config F` or
  * ROOMCAST_CONFIG, JSON) < environment (ROOMCAST_*) < flags < overrides. Unknown flags, unknown
@@ -220,7 +223,7 @@ export function loadConfig(sources: ConfigSources = {}): RoomcastConfig {
   }
 
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('ROOMCAST_') || raw === undefined || name === 'ROOMCAST_CONFIG') continue;
+    if (!name.startsWith('ROOMCAST_') || raw === undefined || NOT_SETTINGS.has(name)) continue;
     const path = ENV_TO_PATH.get(name);
     if (path === undefined) throw new ConfigError(`${name}: unknown setting (see docs/configuration.md)`);
     setPath(input, path, convert(raw, LEAVES.get(path) as LeafKind, name));

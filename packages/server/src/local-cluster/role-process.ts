@@ -38,7 +38,8 @@ export interface RoleProcess {
 
 /**
  * Spawns `roomcast <role>` (built, or from source through tsx) with `env` (the caller's own
- * environment plus the cluster's ROOMCAST_* settings). The child gets its own process group, so
+ * environment plus the cluster's ROOMCAST_* settings), and the Node flags in
+ * `env.ROOMCAST_ROLE_NODE_ARGS`. The child gets its own process group, so
  * a Ctrl-C in the terminal reaches only the cluster command, which then stops roles before engines.
  */
 export function spawnRole(opts: {
@@ -48,7 +49,10 @@ export function spawnRole(opts: {
   env: NodeJS.ProcessEnv;
   logDir: string;
 }): RoleProcess {
-  const child: ChildProcess = spawn(process.execPath, roomcastNodeArgs([opts.role]), {
+  // Node refuses profiling flags in NODE_OPTIONS; ROOMCAST_ROLE_NODE_ARGS passes them to each role
+  // (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, docs/performance.md).
+  const nodeFlags = (opts.env.ROOMCAST_ROLE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...roomcastNodeArgs([opts.role])], {
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
