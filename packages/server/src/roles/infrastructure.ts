@@ -190,6 +190,9 @@ function openCollections(
     ...TWEMPROXY_SAFE_OPTIONS,
     // Fail a command after a few reconnect attempts (the request answers 503) instead of hanging.
     maxRetriesPerRequest: 3,
+    // Commands issued in one tick (a gateway's presence round, many publishes) leave in one write:
+    // fewer syscalls on both ends; Twemproxy takes pipelined commands like any others.
+    enableAutoPipelining: true,
   });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'collections Redis connection error'));
   // disconnect, not QUIT: Twemproxy does not proxy QUIT.
