@@ -9,6 +9,7 @@ import { MemorySeqReservations } from '../src/adapters/memory/memory-seq-reserva
 import { SequencedHistory } from '../src/core/sequenced-history.ts';
 import { describeBusContract } from './contracts/bus-contract.ts';
 import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
+import { describeGuardedAppendContract } from './contracts/guarded-append-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
 import { describePeerInboxContract } from './contracts/peer-inbox-contract.ts';
 import { describeRateLimitsContract } from './contracts/rate-limits-contract.ts';
@@ -28,6 +29,15 @@ describeBusContract(ADAPTER, async () => {
 describeRoomHistoryContract(ADAPTER, async ({ capacity, idleTtlMs }) => {
   const collections = createMemoryCollections({ historyCapacity: capacity, historyIdleTtlMs: idleTtlMs });
   return { history: collections.history, close: () => collections.close() };
+});
+
+describeGuardedAppendContract(ADAPTER, async () => {
+  const collections = createMemoryCollections();
+  return {
+    history: collections.history,
+    moderation: collections.moderation,
+    close: () => collections.close(),
+  };
 });
 
 describeRoomStateContract(ADAPTER, async () => {

@@ -8,6 +8,7 @@ import {
 } from '../src/adapters/redis/redis-collections.ts';
 import type { Collections } from '../src/core/ports/collections.ts';
 import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
+import { describeGuardedAppendContract } from './contracts/guarded-append-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
 import { describePeerInboxContract } from './contracts/peer-inbox-contract.ts';
 import { describeRateLimitsContract } from './contracts/rate-limits-contract.ts';
@@ -95,6 +96,11 @@ for (const target of TARGETS) {
       historyIdleTtlMs: idleTtlMs,
     });
     return { history: collections.history, close };
+  });
+
+  describeGuardedAppendContract(target.name, async () => {
+    const { collections, close } = await openCollections(target);
+    return { history: collections.history, moderation: collections.moderation, close };
   });
 
   describeRoomStateContract(target.name, async () => {

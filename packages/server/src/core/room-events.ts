@@ -18,8 +18,12 @@ import type { MessageBus } from './ports/bus.ts';
 import type { ModerationStore } from './ports/moderation.ts';
 import type { RateLimits } from './ports/rate-limits.ts';
 import {
+  type AppendGuard,
   type AppendIdempotency,
   type AppendOptions,
+  type AppendRefusal,
+  AppendRefusedError,
+  type GuardWindow,
   type HistoryPage,
   IdempotencyKeyReusedError,
   type RoomHistory,
@@ -89,7 +93,6 @@ export class RoomEvents {
     const privileged = isPrivileged(identity);
     const eventData = this.validate(type, data, privileged);
     const room = await this.deps.rooms.getLive(identity, roomId);
-    if (!privileged) await this.checkModeration(room, identity.userId);
     const idempotency: AppendIdempotency | undefined =
       idempotencyKey === undefined
         ? undefined
@@ -99,8 +102,17 @@ export class RoomEvents {
             windowMs: this.deps.limits.publishReplayWindowSeconds * 1000,
           };
     try {
+      if (!isHighPriorityEventType(type as string)) {
+        // Comments and likes: restrictions and rate windows are checked by the history store in
+        // the same step as the append (one round trip on Redis).
+        return await this.append(room.id, type as string, eventData, identity.userId, {
+          ...(idempotency === undefined ? {} : { idempotency }),
+          guard: this.lowPriorityGuard(identity, room, privileged),
+        });
+      }
+      if (!privileged) await this.checkModeration(room, identity.userId);
       try {
-        await this.checkRate(identity, room, type as string, privileged);
+        await this.checkHighPriorityRate(identity, privileged);
       } catch (err) {
         // A retry of a stored publish is answered even when its sender is over the limit now.
         const seq =
@@ -120,6 +132,7 @@ export class RoomEvents {
       if (err instanceof IdempotencyKeyReusedError) {
         fail('conflict', 'this idempotency key was used for another event; use a new key per event');
       }
+      if (err instanceof AppendRefusedError) this.refused(err.refusal);
       throw err;
     }
   }
@@ -236,29 +249,55 @@ export class RoomEvents {
     if (status.mutedUntil !== null) fail('muted', 'you are muted in this room');
   }
 
-  private async checkRate(identity: Identity, room: Room, type: string, privileged: boolean): Promise<void> {
+  /**
+   * What a comment or like must pass: the publisher's restrictions, the user's budget in this room
+   * (not for admins and services), then the room's. The user's window comes first, so a flooding
+   * user is refused before taking from the room's budget.
+   */
+  private lowPriorityGuard(identity: Identity, room: Room, privileged: boolean): AppendGuard {
+    const { limits } = this.deps;
+    const roomWindow: GuardWindow = {
+      key: `rl:${room.id}`,
+      perSecond: limits.roomEventsPerSecond,
+      scope: 'room',
+    };
+    if (privileged) return { windows: [roomWindow] };
+    return {
+      restrictedUser: identity.userId,
+      windows: [
+        { key: `ul:${identity.userId}:${room.id}`, perSecond: limits.userEventsPerSecond, scope: 'user' },
+        roomWindow,
+      ],
+    };
+  }
+
+  /** Turns a guard's refusal into the publish's error (and counts a rate limit). */
+  private refused(refusal: AppendRefusal): never {
+    switch (refusal.reason) {
+      case 'banned':
+        fail('banned', 'you are banned from this room');
+        break;
+      case 'muted':
+        fail('muted', 'you are muted in this room');
+        break;
+      case 'rate_limited':
+        this.deps.metrics.rateLimited.inc({ scope: refusal.scope });
+        fail(
+          'rate_limited',
+          refusal.scope === 'user' ? 'too many events; slow down' : 'the room is too busy; try again shortly',
+          Math.ceil(refusal.retryAfterMs / 1000),
+        );
+    }
+  }
+
+  /** Gifts and other high-priority events have their own per-user budget, apart from comments. */
+  private async checkHighPriorityRate(identity: Identity, privileged: boolean): Promise<void> {
+    if (privileged) return;
     const { rateLimits, limits, metrics } = this.deps;
-    // Separate budgets per priority: a flood of comments never uses up what gifts and state need.
-    if (isHighPriorityEventType(type)) {
-      if (privileged) return;
-      const d = await rateLimits.consume(`uh:${identity.userId}`, limits.userHighPerSecond);
-      if (!d.allowed) {
-        metrics.rateLimited.inc({ scope: 'user' });
-        fail('rate_limited', 'too many writes', Math.ceil(d.retryAfterMs / 1000));
-      }
-      return;
-    }
-    if (!privileged) {
-      const d = await rateLimits.consume(`ul:${identity.userId}:${room.id}`, limits.userEventsPerSecond);
-      if (!d.allowed) {
-        metrics.rateLimited.inc({ scope: 'user' });
-        fail('rate_limited', 'too many events; slow down', Math.ceil(d.retryAfterMs / 1000));
-      }
-    }
-    const r = await rateLimits.consume(`rl:${room.id}`, limits.roomEventsPerSecond);
-    if (!r.allowed) {
-      metrics.rateLimited.inc({ scope: 'room' });
-      fail('rate_limited', 'the room is too busy; try again shortly', Math.ceil(r.retryAfterMs / 1000));
+    const d = await rateLimits.consume(`uh:${identity.userId}`, limits.userHighPerSecond);
+    if (!d.allowed) {
+      metrics.rateLimited.inc({ scope: 'user' });
+      fail('rate_limited', 'too many writes', Math.ceil(d.retryAfterMs / 1000));
     }
   }
 }

@@ -2,6 +2,7 @@ import {
   type AppendedEvent,
   type AppendIdempotency,
   type AppendOptions,
+  AppendRefusedError,
   type HistoryPage,
   type HistoryPosition,
   type HistoryStore,
@@ -56,6 +57,10 @@ export class SequencedHistory implements RoomHistory {
           };
         case 'conflict':
           throw new IdempotencyKeyReusedError();
+        case 'refused': {
+          const { kind: _, ...refusal } = result;
+          throw new AppendRefusedError(refusal);
+        }
         case 'unreserved':
           if (result.ceiling <= seenCeiling && ++stalled >= MAX_STALLED_RESERVATIONS) {
             throw new Error(`room ${room}: the history store ignores its reserved ranges`);

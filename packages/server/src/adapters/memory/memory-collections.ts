@@ -45,10 +45,13 @@ export const MEMORY_COLLECTIONS_DEFAULTS = Object.freeze({
  */
 export function createMemoryCollections(options: MemoryCollectionsOptions = {}): Collections {
   const clock = options.now === undefined ? {} : { now: options.now };
+  const moderation = new MemoryModerationStore(clock);
+  const rateLimits = new MemoryRateLimits();
   const store = new MemoryRoomHistory({
     capacity: options.historyCapacity ?? MEMORY_COLLECTIONS_DEFAULTS.historyCapacity,
     idleTtlMs: options.historyIdleTtlMs ?? MEMORY_COLLECTIONS_DEFAULTS.historyIdleTtlMs,
     ...clock,
+    guard: { moderation, rateLimits },
   });
   const history = new SequencedHistory(
     store,
@@ -63,8 +66,6 @@ export function createMemoryCollections(options: MemoryCollectionsOptions = {}):
   });
   const registry = new MemoryConnectionRegistry(clock);
   const presence = new MemoryRoomPresence(clock);
-  const moderation = new MemoryModerationStore(clock);
-  const rateLimits = new MemoryRateLimits();
 
   return {
     history,

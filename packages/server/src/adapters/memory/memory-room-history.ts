@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { RoomEvent } from '@roomcast/protocol';
+import type { ModerationStore } from '../../core/ports/moderation.ts';
+import type { RateLimits } from '../../core/ports/rate-limits.ts';
 import type {
+  AppendGuard,
   AppendOptions,
   HistoryPage,
   HistoryPosition,
@@ -17,6 +20,8 @@ export interface MemoryRoomHistoryOptions {
   idleTtlMs: number;
   /** Clock in ms since the epoch; tests inject one to skip time. Defaults to Date.now. */
   now?: () => number;
+  /** Where an append's guard finds restrictions and rate windows (the other memory collections). */
+  guard?: { moderation: ModerationStore; rateLimits: RateLimits };
 }
 
 interface RoomLog {
@@ -58,6 +63,7 @@ export class MemoryRoomHistory implements HistoryStore {
   readonly #idleTtlMs: number;
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #guard: MemoryRoomHistoryOptions['guard'];
 
   constructor(options: MemoryRoomHistoryOptions) {
     if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) {
@@ -69,12 +75,60 @@ export class MemoryRoomHistory implements HistoryStore {
     this.#capacity = options.capacity;
     this.#idleTtlMs = options.idleTtlMs;
     this.#now = options.now ?? Date.now;
+    this.#guard = options.guard;
     // Lazy expiry keeps reads correct; the sweep only frees memory, so a coarse period is enough.
     const sweepMs = Math.min(Math.max(options.idleTtlMs, 1_000), 60_000);
     this.#sweeper = setInterval(() => this.#sweep(), sweepMs).unref();
   }
 
   async append(room: string, event: NewRoomEvent, options: AppendOptions = {}): Promise<StoreAppendResult> {
+    if (options.guard !== undefined) {
+      // A retry of a stored publish is answered before the checks, as on Redis.
+      const replay = this.#replay(room, options);
+      if (replay !== undefined) return replay;
+      // Unreserved before the checks: the retry after the reservation would take the windows twice.
+      const log = this.#touch(room);
+      if (log.top >= log.ceiling) return { kind: 'unreserved', ceiling: Math.max(log.ceiling, log.top) };
+      const refused = await this.#check(room, options.guard);
+      if (refused !== undefined) return refused;
+    }
+    return this.#append(room, event, options);
+  }
+
+  #replay(room: string, { idempotency }: AppendOptions): StoreAppendResult | undefined {
+    if (idempotency === undefined) return undefined;
+    const log = this.#touch(room);
+    const prior = log.keys.get(idempotency.key);
+    if (prior === undefined || prior.expiresAt <= this.#now()) return undefined;
+    return prior.fingerprint === idempotency.fingerprint
+      ? { kind: 'replayed', seq: prior.seq, epoch: log.epoch, floor: log.floor }
+      : { kind: 'conflict' };
+  }
+
+  /** The guard's checks, in order; the append that follows is synchronous, hence still atomic. */
+  async #check(room: string, guard: AppendGuard): Promise<StoreAppendResult | undefined> {
+    const stores = this.#guard;
+    if (stores === undefined) throw new Error('this history store was built without guard stores');
+    if (guard.restrictedUser !== undefined) {
+      const status = await stores.moderation.status(room, guard.restrictedUser);
+      if (status.bannedUntil !== null) return { kind: 'refused', reason: 'banned' };
+      if (status.mutedUntil !== null) return { kind: 'refused', reason: 'muted' };
+    }
+    for (const window of guard.windows) {
+      const decision = await stores.rateLimits.consume(window.key, window.perSecond);
+      if (!decision.allowed) {
+        return {
+          kind: 'refused',
+          reason: 'rate_limited',
+          scope: window.scope,
+          retryAfterMs: decision.retryAfterMs,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  #append(room: string, event: NewRoomEvent, options: AppendOptions): StoreAppendResult {
     const log = this.#touch(room);
     const now = this.#now();
     const { idempotency } = options;

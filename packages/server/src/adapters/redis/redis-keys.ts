@@ -67,6 +67,14 @@ export class RedisKeys {
     return `${this.#prefix}rate:{${key}}:${perSecond}`;
   }
 
+  /**
+   * A rate window of a guarded append (`key` as RateLimits names it), kept with the room's hash
+   * tag so the append script checks it on the room's shard.
+   */
+  roomRateWindow(room: string, key: string, perSecond: number): string {
+    return `${this.#prefix}rate:{${room}}:${key}:${perSecond}`;
+  }
+
   /** The gateway directory: one small hash, its own hash tag. */
   gatewayDirectory(): string {
     return `${this.#prefix}gateways:{directory}`;

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { RoomEvent } from '@roomcast/protocol';
 import type {
   AppendOptions,
+  GuardWindow,
   HistoryPage,
   HistoryPosition,
   HistoryStore,
@@ -9,7 +10,14 @@ import type {
   SeqRange,
   StoreAppendResult,
 } from '../../core/ports/room-history.ts';
-import { LuaScript, type RedisClient, replyArray, replyNumber, replyString } from './lua-script.ts';
+import {
+  LuaScript,
+  type RedisClient,
+  replyArray,
+  replyNumber,
+  replyString,
+  type ScriptReply,
+} from './lua-script.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 export interface RedisRoomHistoryOptions {
@@ -19,15 +27,34 @@ export interface RedisRoomHistoryOptions {
   capacity: number;
   /** A room untouched (no append, read or position) for this long loses its history and epoch. */
   idleTtlMs: number;
+  /** Clock in ms since the epoch, for restriction lapses. Defaults to Date.now. */
+  now?: () => number;
 }
 
 const APPEND = new LuaScript('append-history-event');
 const READ = new LuaScript('read-history-page');
 const RESERVE = new LuaScript('reserve-history-range');
 
-/** 72 random bits, as in the memory adapter; only used when the room has no epoch yet. */
-function epochCandidate(): string {
-  return randomBytes(9).toString('base64url');
+const EPOCH_BYTES = 9;
+
+/**
+ * Epoch candidates of 72 random bits, as in the memory adapter (used only when a room has no epoch
+ * yet). Every read sends one, so the random bytes are drawn 512 candidates at a time: a draw per
+ * read showed in profiles of the gateways' position checks.
+ */
+class EpochCandidates {
+  readonly #pool = Buffer.alloc(EPOCH_BYTES * 512);
+  #offset = this.#pool.length;
+
+  next(): string {
+    if (this.#offset === this.#pool.length) {
+      randomFillSync(this.#pool);
+      this.#offset = 0;
+    }
+    const candidate = this.#pool.toString('base64url', this.#offset, this.#offset + EPOCH_BYTES);
+    this.#offset += EPOCH_BYTES;
+    return candidate;
+  }
 }
 
 /** What is stored per event: everything but the seq, which follows from the event's list position. */
@@ -39,7 +66,8 @@ type StoredEvent = Omit<RoomEvent, 'seq'>;
  * event JSON, oldest first), plus `history:{room}:key:<user>:<key>` per idempotent publish.
  *
  * Guarantees the port's contract across processes: each append is one Lua script (idempotency
- * check, ceiling check, HSET, RPUSH, LTRIM, PEXPIRE), so seqs are strictly increasing and gap-free
+ * check, the guard's restriction and rate-window checks, ceiling check, HSET, RPUSH, LTRIM,
+ * PEXPIRE), so a user's comment costs one round trip, and seqs are strictly increasing and gap-free
  * under concurrent appends from any number of clients, and the list always holds the newest
  * `capacity` events without gaps, which is why no seq is stored per event. Counter, epoch and range
  * live in one hash, so if Redis loses the room (restart, eviction, idle expiry) they go together
@@ -52,6 +80,8 @@ export class RedisRoomHistory implements HistoryStore {
   readonly #keys: RedisKeys;
   readonly #capacity: number;
   readonly #idleTtlMs: number;
+  readonly #now: () => number;
+  readonly #epochs = new EpochCandidates();
 
   constructor(options: RedisRoomHistoryOptions) {
     if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) {
@@ -64,17 +94,33 @@ export class RedisRoomHistory implements HistoryStore {
     this.#keys = options.keys;
     this.#capacity = options.capacity;
     this.#idleTtlMs = options.idleTtlMs;
+    this.#now = options.now ?? Date.now;
   }
 
   async append(room: string, event: NewRoomEvent, options: AppendOptions = {}): Promise<StoreAppendResult> {
     const stored: StoredEvent = { type: event.type, from: event.from, data: event.data, ts: event.ts };
-    const { idempotency } = options;
-    const keys = this.#roomKeys(room);
-    const args: Array<string | number> = [JSON.stringify(stored), this.#capacity, this.#idleTtlMs];
-    if (idempotency !== undefined) {
-      keys.push(this.#keys.historyIdempotency(room, idempotency.key));
-      args.push(idempotency.fingerprint, Math.max(1, Math.floor(idempotency.windowMs)));
-    }
+    const { idempotency, guard } = options;
+    const meta = this.#keys.historyMeta(room);
+    const events = this.#keys.historyEvents(room);
+    const windows = guard?.windows ?? [];
+    const restricted = guard?.restrictedUser;
+    const keys = [
+      meta,
+      events,
+      idempotency === undefined ? meta : this.#keys.historyIdempotency(room, idempotency.key),
+      restricted === undefined ? meta : this.#keys.restrictions(room, restricted),
+      ...windows.map((window) => this.#keys.roomRateWindow(room, window.key, window.perSecond)),
+    ];
+    const args: Array<string | number> = [
+      JSON.stringify(stored),
+      this.#capacity,
+      this.#idleTtlMs,
+      idempotency?.fingerprint ?? '',
+      idempotency === undefined ? 0 : Math.max(1, Math.floor(idempotency.windowMs)),
+      this.#now(),
+      restricted === undefined ? '0' : '1',
+      ...windows.map((window) => window.perSecond),
+    ];
     const reply = replyArray(await APPEND.run(this.#redis, keys, args), APPEND.name);
     const kind = replyString(reply[0], APPEND.name);
     switch (kind) {
@@ -82,6 +128,8 @@ export class RedisRoomHistory implements HistoryStore {
         return { kind };
       case 'unreserved':
         return { kind, ceiling: replyNumber(reply[1], APPEND.name) };
+      case 'refused':
+        return this.#refusal(reply, windows);
       case 'appended':
       case 'replayed':
         return {
@@ -93,6 +141,17 @@ export class RedisRoomHistory implements HistoryStore {
       default:
         throw new TypeError(`${APPEND.name} returned the unknown outcome ${kind}`);
     }
+  }
+
+  #refusal(reply: ScriptReply[], windows: readonly GuardWindow[]): StoreAppendResult {
+    const reason = replyString(reply[1], APPEND.name);
+    if (reason === 'banned' || reason === 'muted') return { kind: 'refused', reason };
+    const window = windows[replyNumber(reply[2], APPEND.name) - 1];
+    if (reason !== 'rate_limited' || window === undefined)
+      throw new TypeError(`${APPEND.name} refused for the unknown reason ${reason}`);
+    // At least 1 ms: a hint of 0 would invite an immediate retry that is refused again.
+    const retryAfterMs = Math.max(1, replyNumber(reply[3], APPEND.name));
+    return { kind: 'refused', reason, scope: window.scope, retryAfterMs };
   }
 
   async idempotencyRecord(
@@ -114,7 +173,7 @@ export class RedisRoomHistory implements HistoryStore {
       range.floor,
       range.ceiling,
       this.#idleTtlMs,
-      epochCandidate(),
+      this.#epochs.next(),
     ]);
   }
 
@@ -129,7 +188,7 @@ export class RedisRoomHistory implements HistoryStore {
 
   async #read(room: string, after: number, limit: number): Promise<HistoryPage> {
     const reply = replyArray(
-      await READ.run(this.#redis, this.#roomKeys(room), [after, limit, this.#idleTtlMs, epochCandidate()]),
+      await READ.run(this.#redis, this.#roomKeys(room), [after, limit, this.#idleTtlMs, this.#epochs.next()]),
       READ.name,
     );
     const [epoch, top, oldest, first, floor, ...stored] = reply;

@@ -38,6 +38,45 @@ export interface AppendIdempotency {
 
 export interface AppendOptions {
   idempotency?: AppendIdempotency;
+  /** Checks made in the same step as the append (one round trip on Redis); none without. */
+  guard?: AppendGuard;
+}
+
+/**
+ * What a user's publish must pass before it is stored, checked by the store together with the
+ * append: the publisher's restrictions in the room, then one-second rate windows in order. A retry
+ * of a stored idempotent publish is answered before the checks (it was allowed when stored); a
+ * refused append stores nothing, and a window that refuses leaves the later windows untouched, so
+ * one flooding user never uses up the room's budget.
+ */
+export interface AppendGuard {
+  /** Refuse when this user is banned (first) or muted in the room. */
+  restrictedUser?: string;
+  windows: readonly GuardWindow[];
+}
+
+/**
+ * One rate window of a guard. `key` names it as RateLimits would (`ul:<user>:<room>`); a store
+ * keeps the windows of a room beside the room's history.
+ */
+export interface GuardWindow {
+  key: string;
+  perSecond: number;
+  /** Whose budget it is, for the refusal. */
+  scope: 'user' | 'room';
+}
+
+/** Why a guarded append stored nothing. */
+export type AppendRefusal =
+  | { reason: 'banned' | 'muted' }
+  | { reason: 'rate_limited'; scope: 'user' | 'room'; retryAfterMs: number };
+
+/** Thrown by RoomHistory.append when its guard refused. */
+export class AppendRefusedError extends Error {
+  override readonly name = 'AppendRefusedError';
+  constructor(readonly refusal: AppendRefusal) {
+    super(`append refused: ${refusal.reason}`);
+  }
 }
 
 /** An event RoomHistory stored (or had stored: `replayed`, for a retry of an idempotent append). */
@@ -73,6 +112,8 @@ export class IdempotencyKeyReusedError extends Error {
  *   event under the key); this holds for concurrent appends with one key too.
  * - The history keeps at most the adapter's configured capacity of newest events; older ones are
  *   trimmed on write.
+ * - An append with `guard` stores nothing and rejects with AppendRefusedError when the guard
+ *   refuses (guarded append contract suite).
  * - Every operation creates the room's epoch if it has none, so a reader always gets one, and an
  *   epoch a reader saw is the one the next append uses.
  */
@@ -103,7 +144,9 @@ export type StoreAppendResult =
    * Nothing stored: the next seq would pass the store's reserved ceiling (0 when the store has no
    * reservation: a new room, or one whose history was lost). Reserve more, then try again.
    */
-  | { kind: 'unreserved'; ceiling: number };
+  | { kind: 'unreserved'; ceiling: number }
+  /** Nothing stored: the append's guard refused. */
+  | ({ kind: 'refused' } & AppendRefusal);
 
 /**
  * HistoryStore: what an engine adapter implements (memory, Redis); the core's SequencedHistory
@@ -111,8 +154,8 @@ export type StoreAppendResult =
  * seqs it may issue; the durable reservations live elsewhere (SeqReservations).
  *
  * Guarantees (checked through the room history contract suite):
- * - `append` is one atomic step: check the idempotency key, check the ceiling, assign the next
- *   seq, store the event, trim to capacity, record the key. It never issues a seq above the
+ * - `append` is one atomic step: check the idempotency key, check the guard, check the ceiling,
+ *   assign the next seq, store the event, trim to capacity, record the key. It never issues a seq above the
  *   store's ceiling; it answers `unreserved` instead.
  * - `reserve` on a store without a reservation (new or lost) starts it at `floor` (top = floor,
  *   no events, the existing epoch kept or a new one made); on a store with one it only raises the
