@@ -7,6 +7,7 @@ import {
   type PeerFrame,
   type PublishFrame,
   RoomcastError,
+  type StateSnapshot,
 } from '@roomcast/protocol';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -24,6 +25,7 @@ import { inParallel } from '../core/in-parallel.ts';
 import type { BusSubscription } from '../core/ports/bus.ts';
 import type { GatewayRecord } from '../core/ports/gateway-directory.ts';
 import { StoreUnavailableError } from '../core/ports/store-unavailable.ts';
+import { SingleFlight } from '../core/single-flight.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { ClientConnection, type ClientSocket, type OutboundFrame } from './client-connection.ts';
 import { parseClientFrame } from './client-frames.ts';
@@ -62,6 +64,7 @@ export class Gateway {
   /** A frame wraps its values one level deeper than the values themselves. */
   private readonly frameLimits: JsonLimits;
   private positionCheckRunning = false;
+  private readonly stateReads = new SingleFlight<string, StateSnapshot>();
   /** The heartbeat sweep in progress, how many connections it has left and which slice is next. */
   private heartbeatSweep: Iterator<ClientConnection> | undefined;
   private heartbeatSweepLeft = 0;
@@ -369,7 +372,9 @@ export class Gateway {
         throw new RoomcastError('banned', 'you are banned from this room');
       const channel = await this.channels.acquire(room.id);
       const [state, replay] = await Promise.all([
-        core.state.snapshot(room.id),
+        // Joins into one room at once share one read: a change that read misses reached the
+        // channel on the bus, and addMember sends what the channel knows beyond the snapshot.
+        this.stateReads.run(room.id, () => core.state.snapshot(room.id)),
         frame.cursor === undefined ? undefined : channel.prepareResume(frame.cursor, frame.epoch),
       ]);
       if (conn.closed || !conn.rooms.has(roomId) || channel.closed) {
