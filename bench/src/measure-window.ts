@@ -61,6 +61,15 @@ export function readSystemTrees(pids: readonly number[]): TreeSample {
   return total;
 }
 
+/** CPU seconds of `pid`'s process tree, NaN once it is gone. */
+function treeCpuSec(pid: number): number {
+  try {
+    return readTreeStats(pid).cpuSec;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Sum of the workers' distinct deliveries of `window`, and their joined clients. */
 async function progressOf(pool: WorkerPool, window: number): Promise<number> {
   const reports = await pool.progress();
@@ -89,6 +98,7 @@ export async function runWindow(
   }
   pool.mark(window);
   const serverBefore = readSystemTrees(system.pids);
+  const rootsBefore = system.pids.map(treeCpuSec);
   const workersBefore = pool.pids.map((pid) => readProcStats(pid));
   const systemBefore = readSystemCpu();
   const selfBefore = process.cpuUsage();
@@ -212,6 +222,10 @@ export async function runWindow(
       cpuSec: serverCpu,
       cpuPercent: (serverCpu / cpuWallSec) * 100,
       cpuMicrosPerDelivery: distinct > 0 ? (serverCpu * 1e6) / distinct : 0,
+      // Per root process (a cluster's roles and engines): which one the window's CPU went to.
+      cpuSecByPid: Object.fromEntries(
+        system.pids.map((pid, i) => [pid, treeCpuSec(pid) - (rootsBefore[i] ?? Number.NaN)]),
+      ),
       rssMaxMiB: rssMax / MiB,
       vmHwmMiB: serverAfter.hwmBytes / MiB,
     },

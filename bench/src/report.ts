@@ -70,6 +70,8 @@ export interface PhaseResult {
     cpuSec: number;
     cpuPercent: number;
     cpuMicrosPerDelivery: number;
+    /** CPU seconds of each root process's tree in the window (absent in results of older runs). */
+    cpuSecByPid?: Record<string, number>;
     /** Highest VmRSS sampled (every 250 ms) during the window. */
     rssMaxMiB: number;
     /** VmHWM at the end of the window: the peak since the server started (includes connection setup). */
