@@ -43,8 +43,10 @@ export type GatewayOptions = RoomcastConfig['gateway'] & {
 const CATCH_UP_CONCURRENCY = 32;
 const PUMP_INTERVAL_MS = 10;
 const CHANNEL_LINGER_MS = 5_000;
-/** Ticks per heartbeat interval; each pings its share of the connections. */
-const HEARTBEAT_SLICES = 20;
+/** How often the heartbeat pings its share of the connections (each tick pings about 1/ticks of them). */
+const HEARTBEAT_TICK_MS = 100;
+/** Rooms whose position one step of the position check compares before yielding to deliveries. */
+const POSITION_CHECK_STEP = 64;
 
 /**
  * The gateway role: holds client connections, authorizes joins, fans out room signals through its
@@ -69,6 +71,7 @@ export class Gateway {
   private heartbeatSweep: Iterator<ClientConnection> | undefined;
   private heartbeatSweepLeft = 0;
   private heartbeatSliceIndex = 0;
+  private heartbeatSlices = 1;
   private readonly loggedEncodeFailures = new Set<string>();
   private inbox: BusSubscription | undefined;
   private draining = false;
@@ -140,9 +143,11 @@ export class Gateway {
       this.deliverPeer(signal);
     });
     this.offBusReconnect = core.bus.onReconnect(() => void this.catchUpAfterBusLoss());
-    // A sweep of every connection per interval, in slices: pinging 10,000 sockets in one tick
-    // stalls the event loop for every room on this gateway (~130 ms measured).
-    this.every(Math.max(1, Math.floor(options.heartbeatIntervalMs / HEARTBEAT_SLICES)), () =>
+    // A sweep of every connection per interval, in small slices: pinging 10,000 sockets in one
+    // tick stalled the event loop for every room on this gateway (~130 ms measured), and 20
+    // slices still 5 ms each.
+    this.heartbeatSlices = Math.max(1, Math.floor(options.heartbeatIntervalMs / HEARTBEAT_TICK_MS));
+    this.every(Math.max(1, Math.floor(options.heartbeatIntervalMs / this.heartbeatSlices)), () =>
       this.heartbeatSlice(),
     );
     this.every(PUMP_INTERVAL_MS, () => this.pump());
@@ -536,7 +541,7 @@ export class Gateway {
   }
 
   /**
-   * One tick of the heartbeat: every interval is HEARTBEAT_SLICES ticks, and each pings about its
+   * One tick of the heartbeat: every interval is `heartbeatSlices` ticks, and each pings about its
    * share of the connections, in order, so each is visited once per `heartbeatIntervalMs`. A
    * connection that has not answered since its last ping is gone; an expired token closes its
    * connection.
@@ -547,8 +552,8 @@ export class Gateway {
       this.heartbeatSweep = this.connections.values();
       this.heartbeatSweepLeft = this.connections.size;
     }
-    const slicesLeft = HEARTBEAT_SLICES - this.heartbeatSliceIndex;
-    this.heartbeatSliceIndex = (this.heartbeatSliceIndex + 1) % HEARTBEAT_SLICES;
+    const slicesLeft = this.heartbeatSlices - this.heartbeatSliceIndex;
+    this.heartbeatSliceIndex = (this.heartbeatSliceIndex + 1) % this.heartbeatSlices;
     // Set iterators are live: connections closed meanwhile are skipped, new ones are visited too.
     let budget = Math.ceil(this.heartbeatSweepLeft / slicesLeft);
     while (budget > 0 && this.heartbeatSweep !== undefined) {
@@ -634,11 +639,16 @@ export class Gateway {
     this.positionCheckRunning = true;
     let failed = 0;
     try {
-      await inParallel([...this.channels.channels()], CATCH_UP_CONCURRENCY, (channel) =>
-        channel.checkPosition().catch(() => {
-          failed += 1;
-        }),
-      );
+      const channels = [...this.channels.channels()];
+      // In steps, yielding between them: on in-process stores a whole round is one long task.
+      for (let i = 0; i < channels.length; i += POSITION_CHECK_STEP) {
+        await inParallel(channels.slice(i, i + POSITION_CHECK_STEP), CATCH_UP_CONCURRENCY, (channel) =>
+          channel.checkPosition().catch(() => {
+            failed += 1;
+          }),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     } finally {
       this.positionCheckRunning = false;
     }
