@@ -45,6 +45,8 @@ const PUMP_INTERVAL_MS = 10;
 const CHANNEL_LINGER_MS = 5_000;
 /** How often the heartbeat pings its share of the connections (each tick pings about 1/ticks of them). */
 const HEARTBEAT_TICK_MS = 100;
+/** Users whose registry entries one step of the presence report extends. */
+const REGISTRY_REFRESH_BATCH = 1_000;
 /** Rooms whose position one step of the position check compares before yielding to deliveries. */
 const POSITION_CHECK_STEP = 64;
 
@@ -607,11 +609,26 @@ export class Gateway {
     const ttl = options.presenceIntervalMs * 3;
     await Promise.all([
       core.collections.presence.report(this.id, counts, ttl),
-      this.byUser.size > 0
-        ? core.collections.registry.register(this.id, [...this.byUser.keys()], ttl)
-        : undefined,
+      this.refreshRegistry(ttl),
       this.announce(),
     ]).catch((err: unknown) => this.deps.logger.warn({ err }, 'presence report failed'));
+  }
+
+  /**
+   * Extends this gateway's registry entries (users are registered on their first connection and
+   * unregistered on their last; this only keeps the entries from lapsing). In batches, one after
+   * the other: on Redis a batch leaves as one pipelined write, and 100,000 users never put
+   * 100,000 commands in flight at once.
+   */
+  private async refreshRegistry(ttlMs: number): Promise<void> {
+    const users = [...this.byUser.keys()];
+    for (let i = 0; i < users.length; i += REGISTRY_REFRESH_BATCH) {
+      await this.deps.core.collections.registry.register(
+        this.id,
+        users.slice(i, i + REGISTRY_REFRESH_BATCH),
+        ttlMs,
+      );
+    }
   }
 
   /** Signals published while the bus was away are lost: every room here re-reads its history tail. */
