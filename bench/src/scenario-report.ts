@@ -227,6 +227,7 @@ function idleSections(result: ScenarioResult): string[] {
       idle === undefined ? '–' : fmt(idle.rssBeforeMiB, 0),
       idle === undefined ? '–' : fmt(idle.rssAfterMiB, 0),
       idle === undefined ? '–' : fmt(idle.kibPerConnection, 2),
+      idle?.kibPerConnectionMarginal === undefined ? '–' : fmt(idle.kibPerConnectionMarginal, 2),
       idle === undefined ? '–' : fmt(idle.idleCpuPercent, 1),
       idle === undefined || roomcast === undefined
         ? '–'
@@ -241,6 +242,7 @@ function idleSections(result: ScenarioResult): string[] {
         'RSS before MiB',
         'RSS after MiB',
         'KiB per connection',
+        'KiB per connection of the second half',
         'idle CPU % of a core',
         'roomcast ÷ system (KiB/conn)',
       ],

@@ -31,8 +31,16 @@ export interface IdleMemory {
   rssBeforeMiB: number;
   /** RSS after all joined and an idle settle period (MiB). */
   rssAfterMiB: number;
-  /** (after − before) ÷ joined connections (KiB). */
+  /** (after − before) ÷ joined connections (KiB): includes whatever the first connections warm up. */
   kibPerConnection: number;
+  /**
+   * RSS once the first half of the clients joined and settled (MiB), and the growth from there to
+   * `rssAfterMiB` per connection of the second half (KiB): the marginal cost of a connection, without
+   * the garbage of the room setup that a GC may or may not have collected by `rssBeforeMiB`.
+   * Absent from results of older runs.
+   */
+  rssHalfMiB?: number;
+  kibPerConnectionMarginal?: number;
   /** CPU of the system while the connections idled (% of a core). */
   idleCpuPercent: number;
   idleSeconds: number;

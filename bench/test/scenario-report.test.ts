@@ -82,21 +82,24 @@ describe('scenarioNotes', () => {
 });
 
 describe('idle and pull sections', () => {
-  it('shows KiB per idle connection and the roomcast ratio', () => {
-    const idle = (kib: number) => ({
+  it('shows KiB per idle connection, of the second half too, and the roomcast ratio', () => {
+    const idle = (kib: number, marginal?: number) => ({
       rssBeforeMiB: 100,
       rssAfterMiB: 200,
       kibPerConnection: kib,
+      ...(marginal === undefined ? {} : { rssHalfMiB: 150, kibPerConnectionMarginal: marginal }),
       idleCpuPercent: 1,
       idleSeconds: 10,
     });
     const markdown = renderScenarioMarkdown(
       scenarioResult('idle', [
-        systemRun('roomcast', [], { idle: idle(4) }),
+        systemRun('roomcast', [], { idle: idle(4, 3) }),
+        // A result of a run before the second-half figure existed.
         systemRun('socketio', [], { idle: idle(16) }),
       ]),
     );
-    expect(markdown).toContain('| socketio | 0 | 100 | 200 | 16.00 | 1.0 | 0.25× |');
+    expect(markdown).toContain('| roomcast | 0 | 100 | 200 | 4.00 | 3.00 | 1.0 | 1.00× |');
+    expect(markdown).toContain('| socketio | 0 | 100 | 200 | 16.00 | – | 1.0 | 0.25× |');
   });
 
   it('shows origin requests per second for both pull paths', () => {
