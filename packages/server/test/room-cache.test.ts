@@ -90,6 +90,28 @@ describe('RoomCache', () => {
     expect((await rooms.get('us_r1', async () => live('us_r1', 'after')))?.title).toBe('after');
   });
 
+  it('keeps a read while other rooms change: a busy deployment still caches', async () => {
+    const rooms = cache();
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const pending = rooms.get('us_r1', async () => {
+      reads++;
+      await gate;
+      return live('us_r1');
+    });
+    for (let i = 0; i < 100; i++) rooms.forget(`us_other${i}`);
+    release();
+    await pending;
+    await rooms.get('us_r1', async () => {
+      reads++;
+      return live('us_r1');
+    });
+    expect(reads).toBe(1);
+  });
+
   it('forgets every live room on a bus reconnect, and keeps ended ones', async () => {
     const rooms = cache();
     await rooms.get('us_live', async () => live('us_live', 'old'));

@@ -34,8 +34,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export class RoomCache {
   private readonly rooms: LRUCache<string, Room>;
   private readonly loads = new SingleFlight<string, Room | undefined>();
-  /** Bumped on every change heard: a read that started before it may be stale and is not kept. */
-  private generation = 0;
+  /** Rooms whose running read started before a change was heard: it may be stale and is not kept. */
+  private readonly staleLoads = new Set<string>();
   private watching = false;
 
   constructor(private readonly options: RoomCacheOptions) {
@@ -69,10 +69,14 @@ export class RoomCache {
     const cached = this.rooms.get(roomId);
     if (cached !== undefined) return cached;
     return this.loads.run(roomId, async () => {
-      const startedAt = this.generation;
-      const room = await load();
-      if (room !== undefined && startedAt === this.generation) this.set(room);
-      return room;
+      this.staleLoads.delete(roomId);
+      try {
+        const room = await load();
+        if (room !== undefined && !this.staleLoads.has(roomId)) this.set(room);
+        return room;
+      } finally {
+        this.staleLoads.delete(roomId);
+      }
     });
   }
 
@@ -85,13 +89,13 @@ export class RoomCache {
 
   /** Drops one room (another process changed it). */
   forget(roomId: string): void {
-    this.generation++;
+    if (this.loads.has(roomId)) this.staleLoads.add(roomId);
     this.rooms.delete(roomId);
   }
 
   /** Drops every live room: changes may have been missed. Ended rooms cannot change and stay. */
   forgetAll(): void {
-    this.generation++;
+    for (const roomId of this.loads.keys()) this.staleLoads.add(roomId);
     for (const [id, room] of this.rooms.entries()) if (room.status !== 'ended') this.rooms.delete(id);
   }
 }

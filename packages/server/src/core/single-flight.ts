@@ -14,6 +14,16 @@ export class SingleFlight<K, V> {
     return started;
   }
 
+  /** Whether a load of `key` is running now. */
+  has(key: K): boolean {
+    return this.inFlight.has(key);
+  }
+
+  /** The keys whose loads are running now. */
+  keys(): IterableIterator<K> {
+    return this.inFlight.keys();
+  }
+
   /** Loads running now (for metrics and tests). */
   get size(): number {
     return this.inFlight.size;
