@@ -18,6 +18,15 @@ function cache(ttlMs = 60_000, unwatchedTtlMs = 60_000): RoomCache {
   return new RoomCache({ max: 100, ttlMs, unwatchedTtlMs });
 }
 
+/** A promise the test resolves when it chooses: holds a load in flight. */
+function gated(): { gate: Promise<void>; release: () => void } {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { gate, release };
+}
+
 /** A bus whose next message on `channel` resolves the returned promise. */
 function nextMessage(bus: MemoryBus, channel: string): Promise<void> {
   return new Promise((resolve) => {
@@ -41,10 +50,7 @@ describe('RoomCache', () => {
   it('shares one read between concurrent misses of a room', async () => {
     const rooms = cache();
     let reads = 0;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const load = async () => {
       reads++;
       await gate;
@@ -76,10 +82,7 @@ describe('RoomCache', () => {
 
   it('does not keep a read that started before a change was heard (it may predate the change)', async () => {
     const rooms = cache();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const stale = rooms.get('us_r1', async () => {
       await gate;
       return live('us_r1', 'before the change');
@@ -93,10 +96,7 @@ describe('RoomCache', () => {
   it('keeps a read while other rooms change: a busy deployment still caches', async () => {
     const rooms = cache();
     let reads = 0;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { gate, release } = gated();
     const pending = rooms.get('us_r1', async () => {
       reads++;
       await gate;
