@@ -46,6 +46,8 @@ export interface CliOptions {
   pollIntervalMs: number;
   socketioNodes: number;
   clusterGateways: number;
+  /** roomcast-cluster: clients connect where dispatch names each room's gateway, as the SDK does. */
+  clusterDispatch: boolean;
   nchanWorkers: number;
   quietPercent: number;
   quietTimeoutSec: number;
@@ -110,6 +112,7 @@ function parseValidated(argv: string[]): CliOptions {
       'poll-interval-ms': { type: 'string', default: '1000' },
       'socketio-nodes': { type: 'string', default: '1' },
       'cluster-gateways': { type: 'string', default: '2' },
+      'cluster-dispatch': { type: 'boolean', default: false },
       'nchan-workers': { type: 'string', default: '1' },
       'quiet-percent': { type: 'string', default: '15' },
       'quiet-timeout': { type: 'string', default: '60' },
@@ -168,6 +171,7 @@ function parseValidated(argv: string[]): CliOptions {
     pollIntervalMs: number('poll-interval-ms', values['poll-interval-ms']),
     socketioNodes: number('socketio-nodes', values['socketio-nodes']),
     clusterGateways: number('cluster-gateways', values['cluster-gateways']),
+    clusterDispatch: values['cluster-dispatch'],
     nchanWorkers: number('nchan-workers', values['nchan-workers']),
     quietPercent: number('quiet-percent', values['quiet-percent'], { integer: false }),
     quietTimeoutSec: number('quiet-timeout', values['quiet-timeout'], { min: 0 }),

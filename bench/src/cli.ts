@@ -15,7 +15,9 @@
  *   pull        --pollers 2000 HTTP pollers every --poll-interval-ms 1000 on one room's events,
  *               roomcast directly and through nginx proxy_cache, --rates 1 events/s
  * Common flags: --systems roomcast,socketio,nchan,naive (the default; also roomcast-cluster: a whole
- *   `roomcast cluster` with --cluster-gateways 2 gateways and one API node on private engines)
+ *   `roomcast cluster` with --cluster-gateways 2 gateways and one API node on private engines;
+ *   --cluster-dispatch: its clients connect to the gateway dispatch names for their room, as the
+ *   SDK does, instead of round-robin over the gateways)
  *   --seconds 20 --warmup 2 --drain-timeout 120
  *   --text-chars 40 (event size)
  *   --workers 2 (client processes) --users 1000 (roomcast viewer users) --batch 200 --batch-pause-ms 10
@@ -117,6 +119,7 @@ async function runOnSystem(
       socketioNodes: options.socketioNodes,
       nchanWorkers: options.nchanWorkers,
       clusterGateways: options.clusterGateways,
+      clusterDispatch: options.clusterDispatch,
       maxConnections: Math.max(clients, options.pollers) + 100,
     });
   } catch (error) {

@@ -51,8 +51,10 @@ export function hugeRoomWithTail(
 /** How to connect a plan's clients. */
 export interface ConnectPlan {
   dialect: DialectName;
-  /** Base WebSocket URL per node: connection i goes to wsUrls[i mod length]. */
+  /** Base WebSocket URL per node: connection i goes to wsUrls[i mod length]… */
   wsUrls: string[];
+  /** …unless its room is here: then to one of these, in turn (the gateways dispatch named). */
+  roomWsUrls?: ReadonlyMap<string, readonly string[]>;
   /** Room IDs, one per size. */
   rooms: string[];
   sizes: number[];
@@ -103,7 +105,12 @@ export function connectCommands(plan: ConnectPlan): ConnectCommand[] {
       command.tokens.push(plan.tokens[i % plan.tokens.length] ?? '');
       command.localAddresses.push(`127.0.0.${plan.addressBase + (i % addressCount)}`);
       command.rooms?.push(room);
-      command.wsUrls?.push(plan.wsUrls[i % plan.wsUrls.length] ?? '');
+      const dispatched = plan.roomWsUrls?.get(room);
+      command.wsUrls?.push(
+        (dispatched !== undefined && dispatched.length > 0
+          ? dispatched[member % dispatched.length]
+          : plan.wsUrls[i % plan.wsUrls.length]) ?? '',
+      );
     }
   });
   return commands;

@@ -14,6 +14,8 @@ import type { ConnectedReport } from './worker-protocol.ts';
 export interface PreparedRooms {
   rooms: string[];
   tokens: string[];
+  /** Where each room's clients connect (dispatch), when the system says. */
+  roomWsUrls?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Creates the plan's rooms and mints up to `users` viewer tokens. */
@@ -26,7 +28,8 @@ export async function prepareRooms(
   const clients = sizes.reduce((sum, size) => sum + size, 0);
   const rooms = await system.createRooms(agent, sizes.length);
   const tokens = await system.viewerTokens(agent, Math.max(1, Math.min(users, clients)));
-  return { rooms, tokens };
+  if (system.roomWsUrls === undefined) return { rooms, tokens };
+  return { rooms, tokens, roomWsUrls: await system.roomWsUrls(agent, rooms, tokens[0] ?? '') };
 }
 
 /** How to pace the connections. */
@@ -75,6 +78,7 @@ export async function connectClients(
   const commands = connectCommands({
     dialect: system.dialect,
     wsUrls: system.wsUrls,
+    ...(prepared.roomWsUrls === undefined ? {} : { roomWsUrls: prepared.roomWsUrls }),
     rooms: prepared.rooms,
     sizes,
     tokens: prepared.tokens,

@@ -37,6 +37,8 @@ export interface SystemOptions {
   nchanWorkers: number;
   /** Gateways of the roomcast-cluster system (one API node in front). */
   clusterGateways: number;
+  /** roomcast-cluster: connect each room's clients where dispatch says (`roomWsUrls`). */
+  clusterDispatch: boolean;
   /** Connections the system must accept (sizes nginx's worker_connections). */
   maxConnections: number;
 }
@@ -57,6 +59,11 @@ export interface RunningSystem extends MeasuredSystem {
   createRooms(agent: Agent, count: number): Promise<string[]>;
   /** Tokens of `count` distinct viewer users (systems without auth return one placeholder). */
   viewerTokens(agent: Agent, count: number): Promise<string[]>;
+  /**
+   * The gateways each room's clients should connect to, as the SDK asks dispatch
+   * (`GET /v1/rooms/:room/endpoint`); without it, clients go round-robin over `wsUrls`.
+   */
+  roomWsUrls?(agent: Agent, rooms: readonly string[], token: string): Promise<Map<string, string[]>>;
   /** Where the publisher posts events (roomcast mints an admin token for it first). */
   publishTarget(agent: Agent): Promise<PublishTarget>;
   /** Names for the per-process figures of the report (default: the process's command name). */

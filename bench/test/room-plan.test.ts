@@ -81,6 +81,21 @@ describe('connectCommands', () => {
     expect(first?.dialect).toBe('socketio');
   });
 
+  it("sends a room's clients to the gateways dispatch named for it, in turn, and the others round-robin", () => {
+    const roomWsUrls = new Map([['a', ['ws://dispatched:1', 'ws://dispatched:2']]]);
+    const commands = connectCommands({ ...plan, roomWsUrls, workers: 1 });
+    expect(commands[0]?.wsUrls).toEqual([
+      'ws://dispatched:1',
+      'ws://dispatched:2',
+      'ws://dispatched:1',
+      'ws://dispatched:2',
+      'ws://dispatched:1',
+      'ws://127.0.0.1:2',
+      'ws://127.0.0.1:1',
+      'ws://127.0.0.1:2',
+    ]);
+  });
+
   it('uses another source address per 20,000 connections', () => {
     const commands = connectCommands({ ...plan, rooms: ['a'], sizes: [45_000], workers: 3 });
     const addresses = new Set(commands.flatMap((command) => command.localAddresses));

@@ -256,6 +256,39 @@ export async function busMessagesPerEvent(
   return { busIn, published, perEvent: published > 0 ? busIn / published : 0 };
 }
 
+/** Each room's gateways as dispatch names them (`GET /v1/rooms/:room/endpoint`), 16 requests at a time. */
+async function dispatchedGateways(
+  agent: Agent,
+  apiUrl: string,
+  rooms: readonly string[],
+  token: string,
+): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < rooms.length) {
+      const room = rooms[next++] as string;
+      const response = await requestJson(
+        agent,
+        'GET',
+        `${apiUrl}/v1/rooms/${room}/endpoint`,
+        undefined,
+        token,
+      );
+      const body = response.body as { ws?: unknown } | undefined;
+      if (response.status !== 200 || !Array.isArray(body?.ws)) {
+        throw new Error(`GET /v1/rooms/${room}/endpoint → ${response.status} ${response.text.slice(0, 200)}`);
+      }
+      found.set(
+        room,
+        body.ws.filter((url): url is string => typeof url === 'string'),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+  return found;
+}
+
 /**
  * The `roomcast-cluster` system of the harness: `roomcast cluster` with `clusterGateways`
  * gateways and one API node. Its figures cover every role and engine process; the notes add the
@@ -284,6 +317,9 @@ export async function startRoomcastClusterSystem(options: SystemOptions): Promis
     createRooms: (agent, count) => cluster.createRooms(agent, count),
     viewerTokens: (_agent, count) => cluster.viewerTokens(count),
     publishTarget: () => cluster.publishTarget(),
+    ...(options.clusterDispatch
+      ? { roomWsUrls: (agent, rooms, token) => dispatchedGateways(agent, cluster.apiUrl, rooms, token) }
+      : {}),
     processNames,
     notes: async (agent) => {
       const bus = await busMessagesPerEvent(cluster, agent);
