@@ -139,6 +139,18 @@ export function describeGuardedAppendContract(
       expect((await history.position(room)).top).toBe(10);
     });
 
+    it('answers a retry of a stored idempotent append with its seq, even once the user is banned', async () => {
+      const room = unique('room');
+      const user = unique('user');
+      const { history, moderation } = stores();
+      const idempotency = { key: `${user}:k1`, fingerprint: 'f1', windowMs: 60_000 };
+      const first = await history.append(room, comment, { idempotency, guard: guard(room, user, 5, 10) });
+      await moderation.restrict(room, user, 'ban', Date.now() + HOUR_MS);
+      const retry = await history.append(room, comment, { idempotency, guard: guard(room, user, 5, 10) });
+      expect(retry).toMatchObject({ seq: first.seq, replayed: true });
+      expect(await outcome(history, room, guard(room, user, 5, 10))).toEqual({ reason: 'banned' });
+    });
+
     it('answers a retry of a stored idempotent append with its seq, even over the limit', async () => {
       const room = unique('room');
       const user = unique('user');
