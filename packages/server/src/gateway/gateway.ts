@@ -375,9 +375,20 @@ export class Gateway {
     conn.rooms.set(roomId, undefined);
     try {
       const room = await core.rooms.getLive(conn.identity, roomId);
-      if (await core.moderation.isBanned(room.id, conn.userId))
-        throw new RoomcastError('banned', 'you are banned from this room');
-      const channel = await this.channels.acquire(room.id);
+      // The ban check beside the channel (bus subscription, history position): one round trip
+      // less per join. A refused join releases the channel it took.
+      const [banned, acquired] = await Promise.allSettled([
+        core.moderation.isBanned(room.id, conn.userId),
+        this.channels.acquire(room.id),
+      ]);
+      if (acquired.status === 'rejected') throw acquired.reason;
+      const channel = acquired.value;
+      if (banned.status === 'rejected' || banned.value) {
+        this.channels.release(room.id);
+        throw banned.status === 'rejected'
+          ? banned.reason
+          : new RoomcastError('banned', 'you are banned from this room');
+      }
       const [state, replay] = await Promise.all([
         // Joins into one room at once share one read: a change that read misses reached the
         // channel on the bus, and addMember sends what the channel knows beyond the snapshot.
