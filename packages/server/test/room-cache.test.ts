@@ -93,6 +93,19 @@ describe('RoomCache', () => {
     expect((await rooms.get('us_r1', async () => live('us_r1', 'after')))?.title).toBe('after');
   });
 
+  it('keeps what this process set over a read of the room that was still running', async () => {
+    const rooms = cache();
+    const { gate, release } = gated();
+    const stale = rooms.get('us_r1', async () => {
+      await gate;
+      return live('us_r1');
+    });
+    rooms.set({ ...live('us_r1'), status: 'ended', endedAt: '2026-12-03T01:00:00.000Z' });
+    release();
+    await stale;
+    expect((await rooms.get('us_r1', async () => live('us_r1')))?.status).toBe('ended');
+  });
+
   it('keeps a read while other rooms change: a busy deployment still caches', async () => {
     const rooms = cache();
     let reads = 0;

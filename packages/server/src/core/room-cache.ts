@@ -46,8 +46,8 @@ export class RoomCache {
    * Subscribes to room changes on `bus`. Until it resolves, and after every bus reconnect, the
    * short TTL holds. Rejects when the bus refuses the subscription (the caller retries).
    */
-  async watch(bus: MessageBus): Promise<() => Promise<void>> {
-    const subscription = await bus.subscribe(ROOM_CHANGES_CHANNEL, (payload) => {
+  async watch(bus: MessageBus): Promise<void> {
+    await bus.subscribe(ROOM_CHANGES_CHANNEL, (payload) => {
       const room = decodeRoomChange(payload);
       if (room === undefined) {
         this.options.logger?.warn({ bytes: payload.byteLength }, 'dropped a malformed room change');
@@ -55,13 +55,9 @@ export class RoomCache {
       }
       this.forget(room);
     });
-    const offReconnect = bus.onReconnect(() => this.forgetAll());
+    // For the process's life: the bus's close ends the subscription.
+    bus.onReconnect(() => this.forgetAll());
     this.watching = true;
-    return async () => {
-      this.watching = false;
-      offReconnect();
-      await subscription.unsubscribe();
-    };
   }
 
   /** The cached room, or `load()`'s (shared by concurrent callers); undefined when absent. */
@@ -72,7 +68,7 @@ export class RoomCache {
       this.staleLoads.delete(roomId);
       try {
         const room = await load();
-        if (room !== undefined && !this.staleLoads.has(roomId)) this.set(room);
+        if (room !== undefined && !this.staleLoads.has(roomId)) this.store(room);
         return room;
       } finally {
         this.staleLoads.delete(roomId);
@@ -80,8 +76,16 @@ export class RoomCache {
     });
   }
 
-  /** Keeps `room` as this process now knows it (it created, ended or retitled it). */
+  /**
+   * Keeps `room` as this process now knows it (it created, ended or retitled it). A read of the room
+   * still running started before this change, so its answer is not kept over this one.
+   */
   set(room: Room): void {
+    if (this.loads.has(room.id)) this.staleLoads.add(room.id);
+    this.store(room);
+  }
+
+  private store(room: Room): void {
     const ttl =
       room.status === 'ended' ? 0 : this.watching ? this.options.ttlMs : this.options.unwatchedTtlMs;
     this.rooms.set(room.id, room, { ttl });
