@@ -69,10 +69,8 @@ export class Gateway {
   private readonly frameLimits: JsonLimits;
   private positionCheckRunning = false;
   private readonly stateReads = new SingleFlight<string, StateSnapshot>();
-  /** The heartbeat sweep in progress, how many connections it has left and which slice is next. */
+  /** The heartbeat sweep in progress, and the ticks it is spread over. */
   private heartbeatSweep: Iterator<ClientConnection> | undefined;
-  private heartbeatSweepLeft = 0;
-  private heartbeatSliceIndex = 0;
   private heartbeatSlices = 1;
   private readonly loggedEncodeFailures = new Set<string>();
   private inbox: BusSubscription | undefined;
@@ -554,35 +552,27 @@ export class Gateway {
   }
 
   /**
-   * One tick of the heartbeat: every interval is `heartbeatSlices` ticks, and each pings about its
-   * share of the connections, in order, so each is visited once per `heartbeatIntervalMs`. A
-   * connection that has not answered since its last ping is gone; an expired token closes its
-   * connection.
+   * One tick of the heartbeat: pings the next 1/`heartbeatSlices` of the connections, in order, so
+   * a sweep visits each about once per `heartbeatIntervalMs`. A connection that has not answered
+   * since its last ping is gone; an expired token closes its connection.
    */
   private heartbeatSlice(): void {
     const now = Date.now();
-    if (this.heartbeatSliceIndex === 0) {
-      this.heartbeatSweep = this.connections.values();
-      this.heartbeatSweepLeft = this.connections.size;
-    }
-    const slicesLeft = this.heartbeatSlices - this.heartbeatSliceIndex;
-    this.heartbeatSliceIndex = (this.heartbeatSliceIndex + 1) % this.heartbeatSlices;
     // Set iterators are live: connections closed meanwhile are skipped, new ones are visited too.
-    let budget = Math.ceil(this.heartbeatSweepLeft / slicesLeft);
-    while (budget > 0 && this.heartbeatSweep !== undefined) {
+    for (let budget = Math.ceil(this.connections.size / this.heartbeatSlices); budget > 0; budget--) {
+      this.heartbeatSweep ??= this.connections.values();
       const next = this.heartbeatSweep.next();
       if (next.done === true) {
         this.heartbeatSweep = undefined;
         return;
       }
-      budget--;
-      this.heartbeatSweepLeft = Math.max(0, this.heartbeatSweepLeft - 1);
       this.heartbeat(next.value, now);
     }
   }
 
   private heartbeat(conn: ClientConnection, now: number): void {
-    // Closes shift later connections forward in the sweep; a pong still gets at least half an interval.
+    // A sweep that ended early (connections closed) starts again sooner: a pong still gets at
+    // least half an interval.
     if (conn.closed || now - conn.pingedAt < this.deps.options.heartbeatIntervalMs / 2) return;
     if (conn.identity.expiresAt <= now) {
       this.closeConnection(conn, CloseCode.unauthorized, 'token expired');

@@ -4,6 +4,7 @@ import type { ModerationStore } from '../../core/ports/moderation.ts';
 import type { RateLimits } from '../../core/ports/rate-limits.ts';
 import type {
   AppendGuard,
+  AppendIdempotency,
   AppendOptions,
   HistoryPage,
   HistoryPosition,
@@ -83,26 +84,37 @@ export class MemoryRoomHistory implements HistoryStore {
 
   async append(room: string, event: NewRoomEvent, options: AppendOptions = {}): Promise<StoreAppendResult> {
     if (options.guard !== undefined) {
-      // A retry of a stored publish is answered before the checks, as on Redis.
-      const replay = this.#replay(room, options);
-      if (replay !== undefined) return replay;
-      // Unreserved before the checks: the retry after the reservation would take the windows twice.
+      // A retry of a stored publish is answered before the checks, as on Redis; and `unreserved`
+      // too, or the retry after the reservation would take from the rate windows twice.
       const log = this.#touch(room);
-      if (log.top >= log.ceiling) return { kind: 'unreserved', ceiling: Math.max(log.ceiling, log.top) };
+      const early = this.#replay(log, options.idempotency) ?? this.#unreserved(log);
+      if (early !== undefined) return early;
       const refused = await this.#check(room, options.guard);
       if (refused !== undefined) return refused;
     }
-    return this.#append(room, event, options);
+    return this.#append(this.#touch(room), event, options);
   }
 
-  #replay(room: string, { idempotency }: AppendOptions): StoreAppendResult | undefined {
+  /** The answer to a retry of a key appended within its window, if this is one. */
+  #replay(log: RoomLog, idempotency: AppendIdempotency | undefined): StoreAppendResult | undefined {
     if (idempotency === undefined) return undefined;
-    const log = this.#touch(room);
+    const now = this.#now();
+    // Kept oldest first: the lapsed ones are at the front.
+    for (const [key, record] of log.keys) {
+      if (record.expiresAt > now) break;
+      log.keys.delete(key);
+    }
     const prior = log.keys.get(idempotency.key);
-    if (prior === undefined || prior.expiresAt <= this.#now()) return undefined;
+    if (prior === undefined) return undefined;
     return prior.fingerprint === idempotency.fingerprint
       ? { kind: 'replayed', seq: prior.seq, epoch: log.epoch, floor: log.floor }
       : { kind: 'conflict' };
+  }
+
+  #unreserved(log: RoomLog): StoreAppendResult | undefined {
+    return log.top >= log.ceiling
+      ? { kind: 'unreserved', ceiling: Math.max(log.ceiling, log.top) }
+      : undefined;
   }
 
   /** The guard's checks, in order; the append that follows is synchronous, hence still atomic. */
@@ -128,23 +140,11 @@ export class MemoryRoomHistory implements HistoryStore {
     return undefined;
   }
 
-  #append(room: string, event: NewRoomEvent, options: AppendOptions): StoreAppendResult {
-    const log = this.#touch(room);
+  #append(log: RoomLog, event: NewRoomEvent, options: AppendOptions): StoreAppendResult {
     const now = this.#now();
     const { idempotency } = options;
-    if (idempotency !== undefined) {
-      for (const [key, record] of log.keys) {
-        if (record.expiresAt > now) break;
-        log.keys.delete(key);
-      }
-      const prior = log.keys.get(idempotency.key);
-      if (prior !== undefined) {
-        return prior.fingerprint === idempotency.fingerprint
-          ? { kind: 'replayed', seq: prior.seq, epoch: log.epoch, floor: log.floor }
-          : { kind: 'conflict' };
-      }
-    }
-    if (log.top >= log.ceiling) return { kind: 'unreserved', ceiling: Math.max(log.ceiling, log.top) };
+    const early = this.#replay(log, idempotency) ?? this.#unreserved(log);
+    if (early !== undefined) return early;
     const seq = ++log.top;
     const stored: RoomEvent = { seq, type: event.type, from: event.from, data: event.data, ts: event.ts };
     // Ring slots count from the epoch's floor, so the array starts at index 0 in every epoch.
