@@ -14,6 +14,16 @@ const redisUrl = z
 const busUrl = z
   .string()
   .regex(/^(nats|tls|redis|rediss):\/\/\S+$/, 'expected nats://host:port[,nats://…] or redis://host:port');
+/** An availability zone's name. */
+const zoneName = z.string().regex(/^[a-z0-9-]{1,32}$/, 'a zone is 1–32 of [a-z0-9-]');
+const clusterName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a cluster name is 1–32 of [A-Za-z0-9_-]');
+/** `zone/host:port,host:port,…`: a memcached cluster's zone and nodes. */
+const clusterSpec = z
+  .string()
+  .regex(
+    /^[a-z0-9-]{1,32}\/[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5}){0,255}$/,
+    'expected zone/host:port[,host:port…], e.g. a/127.0.0.1:11211,127.0.0.1:11212',
+  );
 const giftId = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a gift ID is 1–32 of [a-z0-9_-], starting with a letter');
@@ -310,6 +320,52 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    kvCache: z
+      .object({
+        /**
+         * Where values derived from the databases (room records, settled rooms' settlements) are
+         * cached: `memory` (an LRU in each process; `roomcast dev`) or `memcached` (the peer
+         * clusters of `kvCache.clusters`, shared by every process of a zone).
+         */
+        engine: z.enum(['memory', 'memcached']).default('memory'),
+        /** This process's availability zone: it reads from the clusters of this zone only. */
+        zone: zoneName.default('a'),
+        /**
+         * The memcached peer clusters, `name=zone/host:port,host:port,…` per cluster, e.g.
+         * `a1=a/10.0.1.1:11211,10.0.1.2:11211,a2=a/10.0.2.1:11211,10.0.2.2:11211`. A cluster's name
+         * is its hash salt: renaming one moves its keys (a cold cache).
+         */
+        clusters: z.record(clusterName, clusterSpec).default({}),
+        /** Starts every memcached key; lets several deployments share clusters. */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{0,32}$/, 'up to 32 of [A-Za-z0-9:_-]')
+          .default('rc:'),
+        /** A memcached call longer than this fails; the node is then skipped for `backoffMs`. */
+        timeoutMs: ms.max(10_000).default(200),
+        /** How long a failed node is skipped before one probe; doubled per failed probe up to `backoffMaxMs`. */
+        backoffMs: ms.max(600_000).default(1_000),
+        backoffMaxMs: ms.max(600_000).default(10_000),
+        /** Invalidations remembered per unreachable node; beyond it the node is flushed when it returns. */
+        missedDeletesMax: positiveInt.max(1_000_000).default(10_000),
+        /** A larger value is answered but not cached (memcached's own item limit is 1 MiB). */
+        maxValueBytes: positiveInt.max(1_000_000).default(262_144),
+        /** `memory` engine: bytes kept per process at most. */
+        memoryMaxBytes: positiveInt.default(64 * 1024 * 1024),
+        /**
+         * An invalidation deletes the key again this long after, removing a value another process
+         * read from the database just before the change and wrote back just after. 0: once only.
+         */
+        redeleteAfterMs: z.int().min(0).max(60_000).default(2_000),
+        /** How long a live room's record is cached: bounds how stale it can be if an invalidation is lost. */
+        liveRoomTtlSeconds: positiveInt.max(2_592_000).default(300),
+        /** An ended room never changes: cached this long. */
+        endedRoomTtlSeconds: positiveInt.max(2_592_000).default(86_400),
+        /** A settled room's settlement never changes: cached this long. */
+        settlementTtlSeconds: positiveInt.max(2_592_000).default(86_400),
+      })
+      .strict()
+      .prefault({}),
     ledger: z
       .object({
         /**
@@ -427,6 +483,41 @@ export const configSchema = z
         });
       }
     }
+    if (c.kvCache.engine === 'memcached') {
+      const specs = memcachedClustersOf(c.kvCache.clusters);
+      if (specs.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kvCache', 'clusters'],
+          message: 'is required with kvCache.engine memcached',
+        });
+      } else if (!specs.some((spec) => spec.zone === c.kvCache.zone)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kvCache', 'zone'],
+          message: `no cluster of kvCache.clusters is in zone ${c.kvCache.zone}`,
+        });
+      }
+      const seen = new Set<string>();
+      for (const node of specs.flatMap((spec) => spec.nodes)) {
+        if (seen.has(node)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['kvCache', 'clusters'],
+            message: `lists ${node} twice; each node belongs to one cluster`,
+          });
+          break;
+        }
+        seen.add(node);
+      }
+    }
+    if (c.kvCache.backoffMaxMs < c.kvCache.backoffMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kvCache', 'backoffMaxMs'],
+        message: 'must be at least kvCache.backoffMs',
+      });
+    }
     const duplicateShard = c.ledger.shards.find((url, i) => c.ledger.shards.indexOf(url) !== i);
     if (duplicateShard !== undefined) {
       ctx.addIssue({
@@ -453,3 +544,19 @@ export const configSchema = z
 
 export type RoomcastConfig = z.output<typeof configSchema>;
 export type RoomcastConfigInput = z.input<typeof configSchema>;
+
+/** One memcached peer cluster of `kvCache.clusters`. */
+export interface MemcachedClusterSetting {
+  name: string;
+  zone: string;
+  /** `host:port` of each node, in the configured order. */
+  nodes: string[];
+}
+
+/** `kvCache.clusters` (validated `zone/host:port,…` strings) as cluster descriptions. */
+export function memcachedClustersOf(clusters: Readonly<Record<string, string>>): MemcachedClusterSetting[] {
+  return Object.entries(clusters).map(([name, spec]) => {
+    const slash = spec.indexOf('/');
+    return { name, zone: spec.slice(0, slash), nodes: spec.slice(slash + 1).split(',') };
+  });
+}

@@ -3,15 +3,17 @@ import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { GiftCatalogue } from './gift-catalogue.ts';
 import { GiftEventPublisher } from './gift-event-publisher.ts';
-import { GiftService } from './gift-service.ts';
+import { GiftService, settlementViewSchema } from './gift-service.ts';
 import { ModerationService } from './moderation-service.ts';
 import { PeerSignals } from './peer-signals.ts';
 import type { MessageBus } from './ports/bus.ts';
 import { BusClosedError } from './ports/bus.ts';
 import type { Collections } from './ports/collections.ts';
+import { KvRecords } from './kv-records.ts';
+import type { KvCache } from './ports/kv-cache.ts';
 import type { GiftOutbox, Ledger } from './ports/ledger.ts';
 import type { RoomRepository } from './ports/rooms.ts';
-import { announceRoomChange, RoomCache } from './room-cache.ts';
+import { announceRoomChange, RoomCache, roomRecordSchema } from './room-cache.ts';
 import { RoomDispatch } from './room-dispatch.ts';
 import { RoomEvents } from './room-events.ts';
 import { RoomLedgerListener } from './room-ledger-listener.ts';
@@ -44,18 +46,27 @@ export function createCore(deps: {
   repository: RoomRepository;
   collections: Collections;
   bus: MessageBus;
+  /** Values derived from the databases (room records, settlements), shared by the processes of a zone. */
+  kvCache: KvCache;
   /** The balance shards; without them (a gateway) the core has no gifts and opens no room accounts. */
   money: { ledger: Ledger; outbox: GiftOutbox } | undefined;
   metrics: RoomcastMetrics;
   logger?: Logger;
 }): RoomcastCore {
-  const { config, repository, collections, bus, metrics, money } = deps;
+  const { config, repository, collections, bus, metrics, money, kvCache } = deps;
   const limits = { ...config.limits, stateInlineBytes: config.gateway.stateInlineBytes };
   const roomsLogger = deps.logger?.child({ component: 'rooms' });
   const cache = new RoomCache({
     max: config.rooms.cacheMax,
     ttlMs: config.rooms.cacheTtlMs,
     unwatchedTtlMs: UNWATCHED_ROOM_TTL_MS,
+    records: new KvRecords(kvCache, {
+      namespace: 'room',
+      schema: roomRecordSchema,
+      ttlSecondsOf: (room) =>
+        room.status === 'ended' ? config.kvCache.endedRoomTtlSeconds : config.kvCache.liveRoomTtlSeconds,
+      ...(roomsLogger === undefined ? {} : { logger: roomsLogger }),
+    }),
     ...(roomsLogger === undefined ? {} : { logger: roomsLogger }),
   });
   watchRoomChanges(cache, bus, roomsLogger);
@@ -114,6 +125,13 @@ export function createCore(deps: {
       ledger: money.ledger,
       publisher: giftEvents,
       catalogue: GiftCatalogue.fromSettings(config.gifts.catalogue),
+      settlements: new KvRecords(kvCache, {
+        namespace: 'settlement',
+        schema: settlementViewSchema,
+        // Only a settled room's settlement is final; an open or settling one is read each time.
+        ttlSecondsOf: (view) => (view.status === 'settled' ? config.kvCache.settlementTtlSeconds : 0),
+        ...(ledgerLogger === undefined ? {} : { logger: ledgerLogger }),
+      }),
       moderation: collections.moderation,
       rateLimits: collections.rateLimits,
       metrics,

@@ -1,9 +1,11 @@
-import { isUserId, regionOf } from '@roomcast/protocol';
+import { isUserId, type Room, regionOf } from '@roomcast/protocol';
+import { z } from 'zod';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { fail, RoomcastError } from './errors.ts';
 import type { Gift, GiftCatalogue } from './gift-catalogue.ts';
 import type { GiftEventPublisher } from './gift-event-publisher.ts';
 import { requestHash } from './idempotency.ts';
+import type { KvRecords } from './kv-records.ts';
 import { type Identity, isAdmin, isPrivileged } from './identity.ts';
 import { type Ledger, LedgerUnavailableError, type TransferReceipt } from './ports/ledger.ts';
 import type { ModerationStore } from './ports/moderation.ts';
@@ -28,11 +30,18 @@ export interface SettlementView {
   total: number;
 }
 
+/** A settlement as the KvCache holds it. */
+export const settlementViewSchema: z.ZodType<SettlementView> = z
+  .object({ status: z.enum(['open', 'settling', 'settled']), total: z.int().min(0) })
+  .strict();
+
 export interface GiftServiceDeps {
   rooms: RoomService;
   ledger: Ledger;
   publisher: GiftEventPublisher;
   catalogue: GiftCatalogue;
+  /** Settled rooms' settlements in the KvCache (they never change once settled). */
+  settlements: KvRecords<SettlementView>;
   moderation: ModerationStore;
   rateLimits: RateLimits;
   metrics: RoomcastMetrics;
@@ -184,6 +193,13 @@ export class GiftService {
     if (!this.deps.rooms.isHostOrAdmin(identity, room)) {
       fail('forbidden', "only the room's host or an admin can see its settlement");
     }
+    if (room.status === 'live') return this.settlementOf(room);
+    // Ended: once settled the answer never changes, and it reads every balance shard.
+    const view = await this.deps.settlements.get(room.id, () => this.settlementOf(room));
+    return view ?? this.settlementOf(room);
+  }
+
+  private async settlementOf(room: Room): Promise<SettlementView> {
     const record = await this.ledgerCall(() =>
       this.deps.ledger.settlement({ id: room.id, hostId: room.hostId }),
     );

@@ -3,7 +3,8 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { MessageBus } from './ports/bus.ts';
-import { SingleFlight } from './single-flight.ts';
+import { KeyedLoads } from './keyed-loads.ts';
+import type { KvRecords } from './kv-records.ts';
 
 /** Bus channel on which every process hears that a room changed (ended, retitled). */
 export const ROOM_CHANGES_CHANNEL = 'rooms.changed';
@@ -15,8 +16,26 @@ export interface RoomCacheOptions {
   ttlMs: number;
   /** How long while it does not (not subscribed yet, or the bus reconnected and changes were missed). */
   unwatchedTtlMs: number;
+  /**
+   * Room records in the shared KvCache (memcached peer clusters), which a miss here reads through
+   * before the rooms database; without it a miss reads the database.
+   */
+  records?: KvRecords<Room>;
   logger?: Logger;
 }
+
+/** A room record as the KvCache holds it (JSON of the protocol's Room). */
+export const roomRecordSchema: z.ZodType<Room> = z
+  .object({
+    id: z.string().min(1).max(128),
+    hostId: z.string().min(1).max(128),
+    title: z.string().max(1_000),
+    visibility: z.enum(['public', 'private']),
+    status: z.enum(['live', 'ended']),
+    startedAt: z.string().max(64),
+    endedAt: z.string().max(64).nullable(),
+  })
+  .strict();
 
 const changeSchema = z.object({ room: z.string().min(1).max(128) }).strict();
 const encoder = new TextEncoder();
@@ -29,13 +48,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * be kept for `ttlMs` instead of being re-read every few seconds. The bus is at-most-once: while
  * this process is not subscribed, and right after the bus reconnected (changes published in
  * between were lost), live rooms are kept only `unwatchedTtlMs`. Ended rooms never change again
- * and stay until evicted. Concurrent misses for one room share one read.
+ * and stay until evicted. Concurrent misses for one room share one read, which goes through the
+ * shared KvCache (`records`) before the database.
  */
 export class RoomCache {
   private readonly rooms: LRUCache<string, Room>;
-  private readonly loads = new SingleFlight<string, Room | undefined>();
-  /** Rooms whose running read started before a change was heard: it may be stale and is not kept. */
-  private readonly staleLoads = new Set<string>();
+  /** A read that started before a change was heard may be stale: its answer is not kept. */
+  private readonly loads = new KeyedLoads<string, Room | undefined>();
   private watching = false;
 
   constructor(private readonly options: RoomCacheOptions) {
@@ -64,15 +83,23 @@ export class RoomCache {
   async get(roomId: string, load: () => Promise<Room | undefined>): Promise<Room | undefined> {
     const cached = this.rooms.get(roomId);
     if (cached !== undefined) return cached;
-    return this.loads.run(roomId, async () => {
-      this.staleLoads.delete(roomId);
-      try {
-        const room = await load();
-        if (room !== undefined && !this.staleLoads.has(roomId)) this.store(room);
-        return room;
-      } finally {
-        this.staleLoads.delete(roomId);
-      }
+    return this.loads.run(roomId, async (isStale) => {
+      const records = this.options.records;
+      const room = await (records === undefined ? load() : records.get(roomId, load));
+      if (room !== undefined && !isStale()) this.store(room);
+      return room;
+    });
+  }
+
+  /**
+   * This process changed `room` (ended or retitled it): keeps the new version here and removes the
+   * old one from the shared KvCache, before the caller tells the other processes (who then read
+   * the new version through it). A KvCache failure does not fail the change: its TTL bounds it.
+   */
+  async changed(room: Room): Promise<void> {
+    this.set(room);
+    await this.options.records?.invalidate(room.id).catch((err: unknown) => {
+      this.options.logger?.warn({ err, roomId: room.id }, 'room record not invalidated in the KvCache');
     });
   }
 
@@ -81,7 +108,7 @@ export class RoomCache {
    * still running started before this change, so its answer is not kept over this one.
    */
   set(room: Room): void {
-    if (this.loads.has(room.id)) this.staleLoads.add(room.id);
+    this.loads.invalidate(room.id);
     this.store(room);
   }
 
@@ -93,13 +120,13 @@ export class RoomCache {
 
   /** Drops one room (another process changed it). */
   forget(roomId: string): void {
-    if (this.loads.has(roomId)) this.staleLoads.add(roomId);
+    this.loads.invalidate(roomId);
     this.rooms.delete(roomId);
   }
 
   /** Drops every live room: changes may have been missed. Ended rooms cannot change and stay. */
   forgetAll(): void {
-    for (const roomId of this.loads.keys()) this.staleLoads.add(roomId);
+    this.loads.invalidateAll();
     for (const [id, room] of this.rooms.entries()) if (room.status !== 'ended') this.rooms.delete(id);
   }
 }

@@ -159,7 +159,7 @@ export class RoomService {
   async retitle(roomId: string, title: string): Promise<void> {
     const room = await this.shard(() => this.repository.retitle(roomId, title.trim()));
     if (room === undefined) return;
-    this.options.cache.set(room);
+    await this.options.cache.changed(room);
     this.options.announceChange(roomId);
   }
 
@@ -174,7 +174,7 @@ export class RoomService {
     if (!this.isHostOrAdmin(identity, room)) fail('forbidden', 'only the host or an admin can end the room');
     const ended = await this.shard(() => this.repository.end(roomId, new Date()));
     if (ended === undefined) fail('not_found', `room ${roomId} not found`);
-    this.options.cache.set(ended);
+    await this.options.cache.changed(ended);
     this.options.announceChange(roomId);
     await this.moveToArchive(roomId);
     if (room.status === 'live') for (const listener of this.endListeners) await listener.roomEnded(ended);

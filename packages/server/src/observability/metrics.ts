@@ -117,6 +117,35 @@ export class RoomcastMetrics {
     help: 'Bus messages dropped as malformed.',
     registers: [this.registry],
   });
+  readonly kvCacheReads = new Counter({
+    name: 'roomcast_kv_cache_reads_total',
+    help: 'KvCache reads by cluster (`local` for the in-process LRU) and result (hit|miss|unavailable).',
+    labelNames: ['cluster', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly kvCacheHeals = new Counter({
+    name: 'roomcast_kv_cache_heals_total',
+    help: "Values found in one memcached cluster and written back to another's miss, by the cluster healed.",
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly kvCacheLoads = new Counter({
+    name: 'roomcast_kv_cache_loads_total',
+    help: 'KvCache misses that read the database (concurrent misses of one key in one process count once).',
+    registers: [this.registry],
+  });
+  readonly kvCacheErrors = new Counter({
+    name: 'roomcast_kv_cache_errors_total',
+    help: 'Memcached nodes that failed a call and are skipped for a back-off, by cluster.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly kvCacheNodesDown = new Gauge({
+    name: 'roomcast_kv_cache_nodes_down',
+    help: 'Memcached nodes this process skips now (failed, not answering again yet), by cluster.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
   readonly roomStoreUnavailable = new Counter({
     name: 'roomcast_room_store_unavailable_total',
     help: 'Rooms database calls that found the database unreachable, by store (a region, or archive).',

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { PeerClusterCache } from '../adapters/memcached/peer-cluster-cache.ts';
+import { LruKvCache } from '../adapters/memory/lru-kv-cache.ts';
 import { MemoryBus } from '../adapters/memory/memory-bus.ts';
 import { createMemoryCollections } from '../adapters/memory/memory-collections.ts';
 import { MemoryRateLimits } from '../adapters/memory/memory-rate-limits.ts';
@@ -10,17 +12,19 @@ import { createRedisCollections, TWEMPROXY_SAFE_OPTIONS } from '../adapters/redi
 import { createLedgerStores, type LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
 import { openPglite, type PgliteClient } from '../adapters/sql/pglite-client.ts';
 import { createRoomRepository } from '../adapters/sql/room-repositories.ts';
-import type { RoomcastConfig } from '../config/config-schema.ts';
+import { memcachedClustersOf, type RoomcastConfig } from '../config/config-schema.ts';
 import { createCore, type RoomcastCore } from '../core/core.ts';
 import type { GiftEventPublisher } from '../core/gift-event-publisher.ts';
 import type { GiftService } from '../core/gift-service.ts';
 import { BusClosedError, type MessageBus } from '../core/ports/bus.ts';
 import type { Collections } from '../core/ports/collections.ts';
+import type { KvCache } from '../core/ports/kv-cache.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
 import type { SeqReservations } from '../core/ports/seq-reservations.ts';
 import { RateLimitsWithFallback } from '../core/rate-limits-with-fallback.ts';
 import { ReplayPruningJob } from '../core/replay-pruning-job.ts';
 import { guardUnavailable } from '../core/unavailable-guard.ts';
+import { kvCacheObserver } from '../observability/kv-cache-metrics.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 
 /** The roles that run as processes of a cluster, sharing state only through real engines. */
@@ -44,7 +48,8 @@ export interface Infrastructure<L extends LedgerStores | undefined = LedgerStore
   ledger: L;
   collections: Collections;
   bus: MessageBus;
-  /** Closes the bus, the collections' connection, the ledger and rooms pools and the embedded PGlite. */
+  kvCache: KvCache;
+  /** Closes the bus, the collections' connection, the KvCache's connections, the ledger and rooms pools and the embedded PGlite. */
   close(): Promise<void>;
 }
 
@@ -159,7 +164,9 @@ export async function openInfrastructure(
     closers.push(() => collections.close());
     const bus = await openBus(config, logger, metrics);
     closers.push(() => bus.close());
-    return { repository, ledger, collections, bus, close };
+    const kvCache = openKvCache(config, logger, metrics);
+    closers.push(() => kvCache.close());
+    return { repository, ledger, collections, bus, kvCache, close };
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
@@ -219,6 +226,34 @@ function openCollections(
       }
     }),
   };
+}
+
+/**
+ * The KvCache the configuration names: memcached peer clusters (connections open lazily, so a
+ * cluster that is down now only costs misses), or an LRU in this process.
+ */
+export function openKvCache(config: RoomcastConfig, logger: Logger, metrics?: RoomcastMetrics): KvCache {
+  const settings = config.kvCache;
+  const observer = kvCacheObserver(metrics, logger.child({ component: 'kv-cache' }));
+  if (settings.engine === 'memory') {
+    return new LruKvCache({
+      maxBytes: settings.memoryMaxBytes,
+      maxValueBytes: settings.maxValueBytes,
+      observer,
+    });
+  }
+  return new PeerClusterCache({
+    clusters: memcachedClustersOf(settings.clusters),
+    zone: settings.zone,
+    keyPrefix: settings.keyPrefix,
+    timeoutMs: settings.timeoutMs,
+    backoffMs: settings.backoffMs,
+    backoffMaxMs: settings.backoffMaxMs,
+    missedDeletesMax: settings.missedDeletesMax,
+    maxValueBytes: settings.maxValueBytes,
+    redeleteAfterMs: settings.redeleteAfterMs,
+    observer,
+  });
 }
 
 function errorMessage(err: unknown): string {
@@ -283,6 +318,7 @@ export function createCoreOn(
     repository: infra.repository,
     collections: infra.collections,
     bus: infra.bus,
+    kvCache: infra.kvCache,
     money:
       infra.ledger === undefined ? undefined : { ledger: infra.ledger.ledger, outbox: infra.ledger.outbox },
     metrics,

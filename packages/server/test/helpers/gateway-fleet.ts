@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import pino from 'pino';
+import { LruKvCache } from '../../src/adapters/memory/lru-kv-cache.ts';
 import { MemoryBus } from '../../src/adapters/memory/memory-bus.ts';
 import { createMemoryCollections } from '../../src/adapters/memory/memory-collections.ts';
 import { createLedgerStores } from '../../src/adapters/sql/ledger/ledger-stores.ts';
@@ -79,12 +80,16 @@ export async function startGatewayFleet(
     seqBlock: config.history.seqBlock,
   });
   const bus = new MemoryBus();
+  // One LRU for the whole fleet: what memcached is to the processes of a zone.
+  const kvCache = new LruKvCache({ maxBytes: 1 << 24, maxValueBytes: 1 << 18 });
   const infra: Infrastructure = {
     repository,
     ledger,
     collections,
     bus,
+    kvCache,
     close: async () => {
+      await kvCache.close();
       await bus.close();
       await collections.close();
       await ledger.close();
