@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { memcachedClustersOf } from '../src/config/config-schema.ts';
 import { ConfigError, envNameOf, flagNameOf, loadConfig } from '../src/config/load-config.ts';
 
 describe('configuration', () => {
@@ -94,6 +95,41 @@ describe('configuration', () => {
   ])('refuses a bad rooms setting and names it (%j)', (sources, name) => {
     expect(() => loadConfig(sources)).toThrow(ConfigError);
     expect(() => loadConfig(sources)).toThrow(name);
+  });
+
+  it('reads memcached peer clusters as name=zone/host:port,… from env, every cluster of every zone', () => {
+    const config = loadConfig({
+      env: {
+        ROOMCAST_KV_CACHE_ENGINE: 'memcached',
+        ROOMCAST_KV_CACHE_ZONE: 'b',
+        ROOMCAST_KV_CACHE_CLUSTERS:
+          'a1=a/10.0.1.1:11211,10.0.1.2:11211,b1=b/cache-b1.internal:11211,b2=b/10.0.3.1:11211',
+      },
+    });
+    expect(memcachedClustersOf(config.kvCache.clusters)).toEqual([
+      { name: 'a1', zone: 'a', nodes: ['10.0.1.1:11211', '10.0.1.2:11211'] },
+      { name: 'b1', zone: 'b', nodes: ['cache-b1.internal:11211'] },
+      { name: 'b2', zone: 'b', nodes: ['10.0.3.1:11211'] },
+    ]);
+    expect(loadConfig({ env: {} }).kvCache).toMatchObject({ engine: 'memory', zone: 'a', keyPrefix: 'rc:' });
+  });
+
+  it.each([
+    [{ ROOMCAST_KV_CACHE_ENGINE: 'memcached' }, 'kvCache.clusters'],
+    [{ ROOMCAST_KV_CACHE_ENGINE: 'memcached', ROOMCAST_KV_CACHE_CLUSTERS: 'b1=b/h:11211' }, 'kvCache.zone'],
+    [{ ROOMCAST_KV_CACHE_CLUSTERS: 'a1=a/h:11211,a2=a/h:11211' }, 'lists h:11211 twice'],
+    [{ ROOMCAST_KV_CACHE_CLUSTERS: 'a1=a/h' }, 'kvCache.clusters.a1'],
+    [{ ROOMCAST_KV_CACHE_CLUSTERS: 'a1=a/h:70000' }, 'at most 65535'],
+    [{ ROOMCAST_KV_CACHE_CLUSTERS: 'a 1=a/h:11211' }, 'kvCache.clusters'],
+    [{ ROOMCAST_KV_CACHE_KEY_PREFIX: 'has space' }, 'kvCache.keyPrefix'],
+    [
+      { ROOMCAST_KV_CACHE_BACKOFF_MS: '5000', ROOMCAST_KV_CACHE_BACKOFF_MAX_MS: '1000' },
+      'kvCache.backoffMaxMs',
+    ],
+    [{ ROOMCAST_KV_CACHE_MAX_VALUE_BYTES: '2000000' }, 'kvCache.maxValueBytes'],
+  ])('refuses a bad kvCache setting and names it (%j)', (env, name) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(name);
   });
 
   it('refuses a config file nested deeper than any setting, naming the file and the limit', () => {

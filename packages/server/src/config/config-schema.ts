@@ -23,6 +23,12 @@ const clusterSpec = z
   .regex(
     /^[a-z0-9-]{1,32}\/[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5}){0,255}$/,
     'expected zone/host:port[,host:port…], e.g. a/127.0.0.1:11211,127.0.0.1:11212',
+  )
+  .refine(
+    (spec) => spec.split(',').every((node) => Number(node.slice(node.lastIndexOf(':') + 1)) <= 65_535),
+    {
+      message: 'a port is at most 65535',
+    },
   );
 const giftId = z
   .string()
@@ -483,33 +489,33 @@ export const configSchema = z
         });
       }
     }
+    const kvClusters = memcachedClustersOf(c.kvCache.clusters);
     if (c.kvCache.engine === 'memcached') {
-      const specs = memcachedClustersOf(c.kvCache.clusters);
-      if (specs.length === 0) {
+      if (kvClusters.length === 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['kvCache', 'clusters'],
           message: 'is required with kvCache.engine memcached',
         });
-      } else if (!specs.some((spec) => spec.zone === c.kvCache.zone)) {
+      } else if (!kvClusters.some((spec) => spec.zone === c.kvCache.zone)) {
         ctx.addIssue({
           code: 'custom',
           path: ['kvCache', 'zone'],
           message: `no cluster of kvCache.clusters is in zone ${c.kvCache.zone}`,
         });
       }
-      const seen = new Set<string>();
-      for (const node of specs.flatMap((spec) => spec.nodes)) {
-        if (seen.has(node)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['kvCache', 'clusters'],
-            message: `lists ${node} twice; each node belongs to one cluster`,
-          });
-          break;
-        }
-        seen.add(node);
+    }
+    const seenNodes = new Set<string>();
+    for (const node of kvClusters.flatMap((spec) => spec.nodes)) {
+      if (seenNodes.has(node)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kvCache', 'clusters'],
+          message: `lists ${node} twice; each node belongs to one cluster`,
+        });
+        break;
       }
+      seenNodes.add(node);
     }
     if (c.kvCache.backoffMaxMs < c.kvCache.backoffMs) {
       ctx.addIssue({

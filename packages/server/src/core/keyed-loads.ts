@@ -1,37 +1,45 @@
-import { SingleFlight } from './single-flight.ts';
+interface Flight<V> {
+  promise: Promise<V>;
+  stale: boolean;
+}
 
 /**
- * Loads by key for a read-through cache: concurrent loads of one key share one call
- * (SingleFlight), and a key invalidated while its load runs is marked, so the load's answer still
- * reaches its callers but is not kept — it may predate the change that caused the invalidation.
+ * Loads by key for a read-through cache: concurrent loads of one key share one call (as
+ * SingleFlight), and a key invalidated while its load runs detaches that load: its answer still
+ * reaches the callers that joined it, but it is not kept — it may predate the change that caused
+ * the invalidation — and a read after the invalidation starts a load of its own instead of
+ * joining the old one.
  */
 export class KeyedLoads<K, V> {
-  private readonly flights = new SingleFlight<K, V>();
-  private readonly stale = new Set<K>();
+  private readonly flights = new Map<K, Flight<V>>();
 
   /** Runs `load` (or joins the one running for `key`); `isStale()` tells it whether to keep its answer. */
   run(key: K, load: (isStale: () => boolean) => Promise<V>): Promise<V> {
-    return this.flights.run(key, async () => {
-      this.stale.delete(key);
-      try {
-        return await load(() => this.stale.has(key));
-      } finally {
-        this.stale.delete(key);
-      }
+    const running = this.flights.get(key);
+    if (running !== undefined) return running.promise;
+    const flight: Flight<V> = { promise: Promise.resolve() as Promise<V>, stale: false };
+    flight.promise = (async () => load(() => flight.stale))().finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
     });
+    this.flights.set(key, flight);
+    return flight.promise;
   }
 
-  /** The running load of `key`, if any, must not keep its answer. */
+  /** The running load of `key`, if any, must not keep its answer, and later reads do not join it. */
   invalidate(key: K): void {
-    if (this.flights.has(key)) this.stale.add(key);
+    const flight = this.flights.get(key);
+    if (flight === undefined) return;
+    flight.stale = true;
+    this.flights.delete(key);
   }
 
   /** No running load may keep its answer. */
   invalidateAll(): void {
-    for (const key of this.flights.keys()) this.stale.add(key);
+    for (const flight of this.flights.values()) flight.stale = true;
+    this.flights.clear();
   }
 
-  /** Loads running now. */
+  /** Loads running now (invalidated ones not counted). */
   get size(): number {
     return this.flights.size;
   }

@@ -2,9 +2,9 @@ import type { Room } from '@roomcast/protocol';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { MessageBus } from './ports/bus.ts';
 import { KeyedLoads } from './keyed-loads.ts';
 import type { KvRecords } from './kv-records.ts';
+import type { MessageBus } from './ports/bus.ts';
 
 /** Bus channel on which every process hears that a room changed (ended, retitled). */
 export const ROOM_CHANGES_CHANNEL = 'rooms.changed';

@@ -27,10 +27,7 @@ export class MemcachedCluster {
   private readonly byName: ReadonlyMap<string, MemcachedNode>;
   private readonly salt: string;
 
-  constructor(
-    spec: MemcachedClusterSpec,
-    nodeOptions: (address: string) => MemcachedNodeOptions,
-  ) {
+  constructor(spec: MemcachedClusterSpec, nodeOptions: (address: string) => MemcachedNodeOptions) {
     if (spec.nodes.length === 0) throw new RangeError(`memcached cluster ${spec.name} has no nodes`);
     this.name = spec.name;
     this.zone = spec.zone;

@@ -27,6 +27,17 @@ export interface MemcachedNodeOptions {
 /** A key no value is ever stored under: a get of it checks that a node answers. */
 const PROBE_KEY = '#probe';
 const SILENT = { log: () => undefined };
+/** Beyond memjs's own timeout, which fires first whenever it can. */
+const DEADLINE_MARGIN_MS = 50;
+
+/** A memcached call got no answer in time (see MemcachedNode's `call`). */
+export class MemcachedCallTimeout extends Error {
+  override readonly name = 'MemcachedCallTimeout';
+  readonly code = 'MEMCACHED_TIMEOUT';
+  constructor(address: string, timeoutMs: number) {
+    super(`memcached ${address} did not answer within ${timeoutMs} ms`);
+  }
+}
 
 /**
  * One memcached server, through its own memjs client (binary protocol, one connection, requests
@@ -38,7 +49,7 @@ const SILENT = { log: () => undefined };
  */
 export class MemcachedNode {
   readonly address: string;
-  private readonly client: memjs.Client;
+  private client: memjs.Client;
   private state: 'up' | 'down' | 'recovering' = 'up';
   private retryAt = 0;
   private backoffMs: number;
@@ -51,15 +62,44 @@ export class MemcachedNode {
     this.address = options.address;
     this.backoffMs = options.backoffMs;
     this.now = options.now ?? Date.now;
-    this.client = memjs.Client.create(options.address, {
-      timeout: options.timeoutMs / 1000,
-      conntimeout: options.timeoutMs / 1000,
+    this.client = this.connect();
+  }
+
+  private connect(): memjs.Client {
+    return memjs.Client.create(this.options.address, {
+      timeout: this.options.timeoutMs / 1000,
+      conntimeout: this.options.timeoutMs / 1000,
       // One attempt: the cache flow falls through to another cluster instead of retrying here.
       retries: 1,
       failover: false,
       keepAlive: true,
       logger: SILENT,
     });
+  }
+
+  /**
+   * Runs one memjs call with a deadline of our own. memjs times out requests it wrote, but not
+   * those pending on a connection the server closed cleanly (a killed or restarted node): their
+   * callbacks never run. Past the deadline the call fails and the client is replaced, so no read
+   * waits on a node longer than about the timeout.
+   */
+  private async call<T>(op: (client: memjs.Client) => Promise<T>): Promise<T> {
+    const client = this.client;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (this.client === client && !this.closed) {
+          client.close();
+          this.client = this.connect();
+        }
+        reject(new MemcachedCallTimeout(this.address, this.options.timeoutMs));
+      }, this.options.timeoutMs + DEADLINE_MARGIN_MS);
+    });
+    try {
+      return await Promise.race([op(client), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Whether calls go to the server now (false while it is skipped or being probed). */
@@ -70,7 +110,7 @@ export class MemcachedNode {
   async get(key: string): Promise<NodeRead> {
     if (!this.usable()) return UNAVAILABLE;
     try {
-      const { value } = await this.client.get(key);
+      const { value } = await this.call((c) => c.get(key));
       return value === null ? MISS : { kind: 'hit', value };
     } catch (err) {
       this.failed(err);
@@ -82,7 +122,7 @@ export class MemcachedNode {
   async add(key: string, value: Buffer, ttlSeconds: number): Promise<boolean> {
     if (!this.usable()) return false;
     try {
-      return await this.client.add(key, value, { expires: ttlSeconds });
+      return await this.call((c) => c.add(key, value, { expires: ttlSeconds }));
     } catch (err) {
       this.failed(err);
       return false;
@@ -96,7 +136,7 @@ export class MemcachedNode {
       return;
     }
     try {
-      await this.client.delete(key);
+      await this.call((c) => c.delete(key));
     } catch (err) {
       this.missed(key);
       this.failed(err);
@@ -135,15 +175,15 @@ export class MemcachedNode {
   private async recover(): Promise<void> {
     this.state = 'recovering';
     try {
-      await this.client.get(PROBE_KEY);
+      await this.call((c) => c.get(PROBE_KEY));
       if (this.missedTooMany) {
-        await this.client.flush();
+        await this.call((c) => c.flush());
         this.missedTooMany = false;
       }
       // Deletes missed during this catch-up join the set; the node is up only once it is empty.
       while (this.missedDeletes.size > 0) {
         const batch = [...this.missedDeletes].slice(0, 256);
-        await Promise.all(batch.map((key) => this.client.delete(key)));
+        await Promise.all(batch.map((key) => this.call((c) => c.delete(key))));
         for (const key of batch) this.missedDeletes.delete(key);
       }
       if (this.closed) return;
