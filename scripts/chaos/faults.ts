@@ -15,6 +15,8 @@ export const FAULTS = [
   'kill-nats',
   'kill-postgres',
   'kill-zookeeper',
+  'kill-memcached-node',
+  'kill-memcached-cluster',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -79,6 +81,20 @@ export async function inject(
       break;
     case 'kill-settler':
       target = pick('settler');
+      break;
+    case 'kill-memcached-node': {
+      const nodes = (cluster.latest.engines ?? []).filter((e) => e.name.startsWith('memcached '));
+      target = nodes[Math.floor(random() * nodes.length)]?.name;
+      break;
+    }
+    case 'kill-memcached-cluster':
+      // Every node of cluster a1: reads go to a2 and, for what a2 misses, the rooms databases.
+      target = 'memcached a1 node 1';
+      for (const node of (cluster.latest.engines ?? []).filter((e) =>
+        e.name.startsWith('memcached a1 node '),
+      )) {
+        if (node.name !== target) cluster.kill9(node.name);
+      }
       break;
     default:
       target = ENGINE_OF[fault];

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memcachedClustersSetting } from '../src/config/config-schema.ts';
 import { CLUSTER_DATABASES, postgresSettings } from '../src/local-cluster/cluster-engines.ts';
 import type { EngineProcess } from './helpers/engine-process.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
+import { launchMemcachedClusters, type MemcachedClusters } from './helpers/memcached-clusters.ts';
 import { launchNats } from './helpers/nats-launcher.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 import { type ShardedRedis, startShardedRedis } from './helpers/redis-launcher.ts';
@@ -12,7 +14,8 @@ import { launchZookeeper } from './helpers/zookeeper-launcher.ts';
 
 // A real cluster: roomcast gateway ×3, api ×2 and worker ×2 as child processes, on PostgreSQL
 // (3 region shards, the archive and 2 balance shards), 2 Redis shards behind nutcracker for the
-// collections, NATS for the bus and ZooKeeper for the workers' membership. Every process and engine is stopped in afterAll.
+// collections, NATS for the bus, ZooKeeper for the workers' membership and two memcached peer
+// clusters for the KvCache. Every process and engine is stopped in afterAll.
 
 const SECRET = 'cluster-test-secret-cluster-test';
 
@@ -22,6 +25,7 @@ let postgres: LaunchedPostgres | undefined;
 let redis: ShardedRedis | undefined;
 let nats: EngineProcess | undefined;
 let zookeeper: EngineProcess | undefined;
+let memcached: MemcachedClusters | undefined;
 const processes: RoomcastProcess[] = [];
 let gateways: RoomcastProcess[] = [];
 let apis: RoomcastProcess[] = [];
@@ -80,6 +84,13 @@ function expectOrdered(events: readonly Ev[]): void {
 const commentTexts = (events: readonly Ev[]) =>
   events.filter((e) => e.type === 'comment').map((e) => e.data.text as string);
 
+/** The KvCache reads of `process` with `result`, summed over clusters. */
+async function kvReads(process: RoomcastProcess, result: 'hit' | 'miss' | 'unavailable'): Promise<number> {
+  const text = await (await fetch(`${process.url}/metrics`)).text();
+  const pattern = new RegExp(`^roomcast_kv_cache_reads_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'gm');
+  return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
 async function busIn(gateway: RoomcastProcess): Promise<number> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const match = /^roomcast_bus_messages_total\{direction="in"\} (\d+)/m.exec(text);
@@ -88,11 +99,15 @@ async function busIn(gateway: RoomcastProcess): Promise<number> {
 
 beforeAll(async () => {
   try {
-    [postgres, redis, nats, zookeeper] = await Promise.all([
+    [postgres, redis, nats, zookeeper, memcached] = await Promise.all([
       launchPostgres({ databases: CLUSTER_DATABASES }),
       startShardedRedis(2),
       launchNats(),
       launchZookeeper(),
+      launchMemcachedClusters([
+        { name: 'a1', zone: 'a', nodes: 2 },
+        { name: 'a2', zone: 'a', nodes: 2 },
+      ]),
     ]);
     const pg = postgres;
     settings = {
@@ -110,6 +125,10 @@ beforeAll(async () => {
       ROOMCAST_WORKER_ONLINE_INTERVAL_MS: '1000',
       ROOMCAST_COORDINATION_ENGINE: 'zookeeper',
       ROOMCAST_COORDINATION_ZOOKEEPER_CONNECT: `127.0.0.1:${zookeeper.port}`,
+      ROOMCAST_KV_CACHE_ENGINE: 'memcached',
+      ROOMCAST_KV_CACHE_CLUSTERS: memcachedClustersSetting(
+        memcached.specs.map((c) => ({ ...c, nodes: [...c.nodes] })),
+      ),
     };
     // The first API node creates the schemas alone; the others start on a migrated database.
     const first = await spawnRoomcast('api', settings);
@@ -148,7 +167,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.terminate();
   await Promise.all(processes.map((p) => p.stop()));
-  await Promise.all([postgres?.stop(), redis?.stop(), nats?.stop(), zookeeper?.stop()]);
+  await Promise.all([postgres?.stop(), redis?.stop(), nats?.stop(), zookeeper?.stop(), memcached?.stop()]);
 }, 30_000);
 
 describe(
@@ -166,6 +185,41 @@ describe(
         expectOrdered(events);
         expect(commentTexts(events)).toEqual(texts);
       }
+    });
+
+    it('reads rooms through the memcached clusters, and a title set through one API node is what the other answers', async () => {
+      const [first, second] = apis as [RoomcastProcess, RoomcastProcess];
+      const host = await token('us_kvhost');
+      const created = (await post(`${first.url}/v1/rooms`, host, { title: 'cached' })) as {
+        room: { id: string };
+      };
+      const id = created.room.id;
+      const read = async (api: RoomcastProcess) =>
+        (
+          (await (
+            await fetch(`${api.url}/v1/rooms/${id}`, { headers: { authorization: `Bearer ${hostToken}` } })
+          ).json()) as {
+            room: { title: string };
+          }
+        ).room.title;
+      expect(await read(second)).toBe('cached');
+      // The second node's miss read the clusters after the first node's insert kept the room only
+      // locally, so it loaded the room and filled both clusters; gateways joining read it there.
+      const gateway = gateways[0] as RoomcastProcess;
+      const hitsBefore = await kvReads(gateway, 'hit');
+      const client = await WsTestClient.connect(wsUrl(gateway), await token('eu_kv'));
+      clients.push(client);
+      await client.join(id);
+      expect(await kvReads(gateway, 'hit')).toBeGreaterThan(hitsBefore);
+      const put = await fetch(`${first.url}/v1/rooms/${id}/state/title`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${host}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'retitled' }),
+      });
+      expect(put.status).toBe(200);
+      // The record is invalidated in every cluster before the others are told: with a 300 s TTL,
+      // a stale copy there would outlive this test.
+      await expect.poll(() => read(second), POLL).toBe('retitled');
     });
 
     it('runs a gateway without the balance shards: unreachable ones leave it ready, /readyz checks no ledger', async () => {

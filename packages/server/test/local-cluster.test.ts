@@ -233,7 +233,7 @@ describe('roomcast cluster', () => {
     expect(cluster?.exitCode).toBeNull();
   }, 90_000);
 
-  it('restarts killed Redis shards and PostgreSQL on their own data: rooms and events written before are still there', async () => {
+  it('restarts killed Redis shards, PostgreSQL and memcached nodes: rooms and events written before are still there', async () => {
     const api = current().apis[0] as string;
     const host = await hs256Token(SECRET, 'us_keeper');
     const created = await http(api, 'POST', '/v1/rooms', { token: host, body: { title: 'kept' } });
@@ -247,7 +247,14 @@ describe('roomcast cluster', () => {
 
     const before = current();
     // Both shards, so whichever holds the room's keys was killed.
-    const killed = ['postgres', 'redis shard 1', 'redis shard 2'].map((name) => engineNamed(before, name));
+    // And a memcached node of each cluster: they come back empty, and the roles use them again.
+    const killed = [
+      'postgres',
+      'redis shard 1',
+      'redis shard 2',
+      'memcached a1 node 1',
+      'memcached a2 node 2',
+    ].map((name) => engineNamed(before, name));
     // What the test is about is that written data survives a restart, not the append-only file's
     // window: with appendfsync everysec Redis may postpone writing its buffer while a slow
     // background fsync runs (a busy disk), so wait until both shards have it in the file.
@@ -294,8 +301,9 @@ describe('roomcast cluster', () => {
 
   it('stops everything it started on SIGINT and exits 0', async () => {
     const pids = current().pids;
-    // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL.
-    expect(pids).toHaveLength(12);
+    // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL,
+    // 2 memcached clusters of 3 nodes.
+    expect(pids).toHaveLength(18);
     expect(pids.every(alive)).toBe(true);
     // And every process it ever ran, the restarted ones' predecessors too.
     const everyPid = [...new Set(states().flatMap((s) => s.pids))];

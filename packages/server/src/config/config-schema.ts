@@ -566,3 +566,8 @@ export function memcachedClustersOf(clusters: Readonly<Record<string, string>>):
     return { name, zone: spec.slice(0, slash), nodes: spec.slice(slash + 1).split(',') };
   });
 }
+
+/** The `ROOMCAST_KV_CACHE_CLUSTERS` value (`name=zone/host:port,…,name=…`) of cluster descriptions. */
+export function memcachedClustersSetting(clusters: readonly MemcachedClusterSetting[]): string {
+  return clusters.map((c) => `${c.name}=${c.zone}/${c.nodes.join(',')}`).join(',');
+}

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { memcachedClustersSetting } from '../config/config-schema.ts';
 import { type EngineProcess, findBinary } from '../engines/engine-process.ts';
+import { launchMemcached } from '../engines/memcached-launcher.ts';
 import { launchNats } from '../engines/nats-launcher.ts';
 import { findPostgresBinaries, launchPostgres } from '../engines/postgres-launcher.ts';
 import { type RedisDurability, startShardedRedis } from '../engines/redis-launcher.ts';
@@ -27,7 +29,7 @@ export interface ClusterEngine {
  * its own data directory, so the roles' connections find it again with its data.
  */
 export interface EngineServer {
-  /** `postgres`, `redis shard 1`, `nutcracker`, `nats`, `zookeeper`. */
+  /** `postgres`, `redis shard 1`, `nutcracker`, `nats`, `zookeeper`, `memcached a1 node 1`. */
   readonly name: string;
   readonly port: number;
   /** Its files, kept across restarts; deleted by the engine's `stop` only. */
@@ -66,7 +68,7 @@ export function clusterEngines(opts: {
   stamp: string;
   note: (line: string) => void;
 }): EngineStarter[] {
-  return [postgresStarter(opts), redisStarter(), natsStarter(), zookeeperStarter()];
+  return [postgresStarter(opts), redisStarter(), natsStarter(), zookeeperStarter(), memcachedStarter()];
 }
 
 /** An engine server started by `startEngine`: restartable in place. */
@@ -149,6 +151,57 @@ function zookeeperStarter(): EngineStarter {
         endpoints: [`ZooKeeper   127.0.0.1:${zookeeper.port}`],
         servers: [serverOf('zookeeper', zookeeper)],
         stop: () => zookeeper.stop(),
+      };
+    },
+  };
+}
+
+/** The local cluster's memcached peer clusters: two equivalent clusters of three nodes in zone `a`. */
+export const CLUSTER_MEMCACHED = { zone: 'a', clusters: ['a1', 'a2'], nodesPerCluster: 3 } as const;
+
+/**
+ * Memcached: the KvCache's peer clusters (room records, settled settlements), one process per
+ * node. A node that dies comes back empty, as a real one does; the roles skip it meanwhile.
+ */
+function memcachedStarter(): EngineStarter {
+  return {
+    name: 'memcached',
+    checkBinaries: () => {
+      findBinary('memcached', 'memcached', ['/usr/bin']);
+    },
+    start: async () => {
+      const started: Array<{ cluster: string; nodes: EngineProcess[] }> = [];
+      const stop = async () => {
+        await Promise.all(started.flatMap((c) => c.nodes.map((node) => node.stop())));
+      };
+      try {
+        for (const cluster of CLUSTER_MEMCACHED.clusters) {
+          const nodes: EngineProcess[] = [];
+          started.push({ cluster, nodes });
+          for (let i = 0; i < CLUSTER_MEMCACHED.nodesPerCluster; i++)
+            nodes.push(await launchMemcached({ memoryMb: 64 }));
+        }
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+      const clusters = started.map(({ cluster, nodes }) => ({
+        name: cluster,
+        zone: CLUSTER_MEMCACHED.zone,
+        nodes: nodes.map((n) => `127.0.0.1:${n.port}`),
+      }));
+      return {
+        name: 'memcached',
+        settings: {
+          ROOMCAST_KV_CACHE_ENGINE: 'memcached',
+          ROOMCAST_KV_CACHE_ZONE: CLUSTER_MEMCACHED.zone,
+          ROOMCAST_KV_CACHE_CLUSTERS: memcachedClustersSetting(clusters),
+        },
+        endpoints: clusters.map((c) => `Memcached   ${c.name} (zone ${c.zone}): ${c.nodes.join(', ')}`),
+        servers: started.flatMap(({ cluster, nodes }) =>
+          nodes.map((node, i) => serverOf(`memcached ${cluster} node ${i + 1}`, node)),
+        ),
+        stop,
       };
     },
   };
