@@ -30,6 +30,37 @@ export interface MeasuredSystem {
   pids: readonly number[];
   /** Exit status once a root process exited, otherwise undefined. */
   exitStatus(): string | undefined;
+  /**
+   * Counters the system keeps about itself (e.g. rooms-database table scans), read at the start
+   * and the end of each window; the report gives their rate over the window.
+   */
+  counters?(): Promise<Record<string, number>>;
+}
+
+/** `system.counters()`, or nothing when it has none or they cannot be read (a note says why). */
+async function readCounters(system: MeasuredSystem): Promise<Record<string, number> | undefined> {
+  if (system.counters === undefined) return undefined;
+  try {
+    return await system.counters();
+  } catch (error) {
+    log(`counters not read: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** Per second over `seconds`, for each counter read both times. */
+function counterRates(
+  before: Record<string, number> | undefined,
+  after: Record<string, number> | undefined,
+  seconds: number,
+): Record<string, number> | undefined {
+  if (before === undefined || after === undefined || seconds <= 0) return undefined;
+  const rates: Record<string, number> = {};
+  for (const [name, value] of Object.entries(after)) {
+    const start = before[name];
+    if (start !== undefined) rates[name] = (value - start) / seconds;
+  }
+  return rates;
 }
 
 /** Everything a publish window needs. */
@@ -97,6 +128,8 @@ export async function runWindow(
     }
   }
   pool.mark(window);
+  const countersBefore = await readCounters(system);
+  const countersStartedAt = nowMicros();
   const serverBefore = readSystemTrees(system.pids);
   const rootsBefore = system.pids.map(treeCpuSec);
   const workersBefore = pool.pids.map((pid) => readProcStats(pid));
@@ -143,6 +176,11 @@ export async function runWindow(
   }
   const endedAt = nowMicros();
   clearInterval(sampler);
+  const rates = counterRates(
+    countersBefore,
+    await readCounters(system),
+    (nowMicros() - countersStartedAt) / 1e6,
+  );
   const serverAfter = system.exitStatus() === undefined ? readSystemTrees(system.pids) : serverBefore;
   const workersAfter = pool.pids.map((pid) => tryReadProcStats(pid));
   const systemAfter = readSystemCpu();
@@ -217,6 +255,7 @@ export async function runWindow(
     errorOps: mergeCounts((report) => report.errorOps),
     reconnectOps: sum((report) => report.reconnectOps),
     ...(churnPerSec > 0 ? { churn: churnSummary(stats, churnPerSec) } : {}),
+    ...(rates === undefined ? {} : { counterRates: rates }),
     closes: mergeCounts((report) => report.closes),
     server: {
       cpuSec: serverCpu,

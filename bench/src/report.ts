@@ -53,6 +53,8 @@ export interface PhaseResult {
   /** wireBytes per distinct delivery (all frames of the window, joins and pings included). */
   wireBytesPerDelivery?: number;
   otherEvents: number;
+  /** The system's own counters (MeasuredSystem.counters), per second over the window. */
+  counterRates?: Record<string, number>;
   droppedByServer: number;
   errorOps: Record<string, number>;
   reconnectOps: number;

@@ -205,6 +205,26 @@ function deliverySections(result: ScenarioResult): string[] {
       ),
     );
   }
+  const counterRows = result.runs.flatMap((run) =>
+    run.phases.flatMap((phase) =>
+      phase.counterRates === undefined
+        ? []
+        : Object.entries(phase.counterRates).map(([name, perSecond]) => [
+            run.system,
+            fmt(phase.rate, phase.rate < 10 ? 1 : 0),
+            name,
+            fmt(perSecond, perSecond < 10 ? 2 : 0),
+          ]),
+    ),
+  );
+  if (counterRows.length > 0) {
+    parts.push(
+      '',
+      "#### The system's own counters over the window (per second)",
+      '',
+      table(['system', 'events/s per room', 'counter', 'per second'], counterRows),
+    );
+  }
   const ratios = deliveryRatios(result);
   if (ratios !== undefined) {
     parts.push(

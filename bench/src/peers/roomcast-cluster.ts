@@ -8,8 +8,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import type { Agent } from 'node:http';
+import { type Agent, Agent as HttpAgent } from 'node:http';
 import { SignJWT } from 'jose';
+import pg from 'pg';
 import { typeScriptNodeArgs } from '../../../packages/server/src/runtime/node-command.ts';
 import { watchExit } from '../child-exit.ts';
 import { sleep } from '../clock.ts';
@@ -29,11 +30,55 @@ interface ClusterRole {
   port: number;
 }
 
+interface ClusterEngineServer {
+  name: string;
+  pid?: number;
+  port: number;
+}
+
 interface ClusterEndpoints {
   apis: string[];
   gateways: string[];
   roles: ClusterRole[];
   enginePids: number[];
+  engines?: ClusterEngineServer[];
+}
+
+/** The region shards' databases of the cluster's private PostgreSQL (CLUSTER_DATABASES). */
+const ROOMS_DATABASES = ['rooms_us', 'rooms_eu', 'rooms_ap'];
+
+/**
+ * Table scans (sequential and index) in the rooms databases since the server started, from
+ * PostgreSQL's own statistics: every room lookup that reaches the database is at least one. A
+ * fresh connection per read, so the statistics snapshot is current (backends flush theirs about
+ * once a second).
+ */
+async function roomsDatabaseScans(port: number): Promise<number> {
+  let total = 0;
+  for (const database of ROOMS_DATABASES) {
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'roomcast', database });
+    await client.connect();
+    try {
+      const result = await client.query<{ scans: string }>(
+        'SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)::text AS scans FROM pg_stat_user_tables',
+      );
+      total += Number(result.rows[0]?.scans ?? 0);
+    } finally {
+      await client.end();
+    }
+  }
+  return total;
+}
+
+/** `roomcast_kv_cache_loads_total` summed over the roles (0 where the metric is absent). */
+async function kvCacheLoads(agent: Agent, roles: readonly ClusterRole[]): Promise<number> {
+  let total = 0;
+  for (const role of roles) {
+    const response = await requestJson(agent, 'GET', `http://127.0.0.1:${role.port}/metrics`);
+    const match = /^roomcast_kv_cache_loads_total (\d+)/m.exec(response.text);
+    total += Number(match?.[1] ?? 0);
+  }
+  return total;
 }
 
 /** One gateway's figures for the report. */
@@ -63,6 +108,10 @@ export interface RoomcastCluster {
   publishTarget(): Promise<PublishTarget>;
   /** Each gateway's CPU seconds, memory and bus messages received, now. */
   gatewayFigures(agent: Agent): Promise<GatewayFigures[]>;
+  /** The memcached nodes it runs (the KvCache's peer clusters); 0 before they existed. */
+  memcachedNodes: number;
+  /** Rooms-database table scans and KvCache loader calls so far (see MeasuredSystem.counters). */
+  counters(agent: Agent): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -174,6 +223,7 @@ export async function startRoomcastCluster(options: {
     roles: endpoints.roles,
     gateways,
     startupSec,
+    memcachedNodes: (endpoints.engines ?? []).filter((e) => e.name.startsWith('memcached ')).length,
     logPath: options.logPath,
     exitStatus: () => watched.status(),
     token,
@@ -213,6 +263,14 @@ export async function startRoomcastCluster(options: {
           };
         }),
       ),
+    counters: async (agent) => {
+      const postgres = endpoints.engines?.find((e) => e.name === 'postgres');
+      if (postgres === undefined) throw new Error('the cluster line names no postgres server');
+      return {
+        'rooms-DB table scans': await roomsDatabaseScans(postgres.port),
+        'KvCache loader calls (all roles)': await kvCacheLoads(agent, endpoints.roles),
+      };
+    },
     stop: async () => {
       if (watched.status() !== undefined) return;
       child.kill('SIGINT');
@@ -304,9 +362,11 @@ export async function startRoomcastClusterSystem(options: SystemOptions): Promis
   const processNames = new Map<number, string>([
     ...cluster.roles.map((role): [number, string] => [role.pid, role.name]),
   ]);
+  // Its own agent: the counters are read between windows, beside nothing else.
+  const countersAgent = new HttpAgent({ keepAlive: false });
   return {
     name: 'roomcast-cluster',
-    label: `roomcast cluster: ${options.clusterGateways} gateways, 1 API node, worker, settler; PostgreSQL, 2 Redis shards behind nutcracker, NATS, ZooKeeper`,
+    label: `roomcast cluster: ${options.clusterGateways} gateways, 1 API node, worker, settler; PostgreSQL, 2 Redis shards behind nutcracker, NATS, ZooKeeper${cluster.memcachedNodes > 0 ? `, ${cluster.memcachedNodes} memcached nodes` : ''}`,
     dialect: 'roomcast',
     pids: cluster.pids,
     exitStatus: cluster.exitStatus,
@@ -321,6 +381,7 @@ export async function startRoomcastClusterSystem(options: SystemOptions): Promis
       ? { roomWsUrls: (agent, rooms, token) => dispatchedGateways(agent, cluster.apiUrl, rooms, token) }
       : {}),
     processNames,
+    counters: () => cluster.counters(countersAgent),
     notes: async (agent) => {
       const bus = await busMessagesPerEvent(cluster, agent);
       const gateways = await cluster.gatewayFigures(agent);

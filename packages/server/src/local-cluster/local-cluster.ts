@@ -123,10 +123,12 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     .replace(/\D/g, '')
     .slice(0, 14)}_${randomBytes(2).toString('hex')}`;
   const starters = clusterEngines({ postgres: options.postgres, stamp, note });
-  let ports: Awaited<ReturnType<typeof rolePorts>>;
+  // Fixed ports are checked before anything starts; free ones (--base-port 0) are picked once the
+  // engines listen, so an engine on a free port of its own cannot take a role's.
+  let ports: Awaited<ReturnType<typeof rolePorts>> | undefined;
   try {
     for (const starter of starters) starter.checkBinaries();
-    ports = await rolePorts(options);
+    if (options.basePort !== 0) ports = await rolePorts(options);
   } catch (err) {
     console.error(`roomcast cluster: ${(err as Error).message}`);
     return 1;
@@ -238,24 +240,25 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       const migrated = await migrateConfigured({ ...baseEnv, ...settings }, note);
       if (migrated.kind !== 'done') end({ kind: 'failure', text: migrated.reason });
     }
+    const rolesAt = ports ?? (await rolePorts(options));
     if (reason === undefined) {
-      const first = start('api1', 'api', ports.apis[0] as number);
+      const first = start('api1', 'api', rolesAt.apis[0] as number);
       await unlessStopped(first.ready(READY_TIMEOUT_MS));
     }
     if (reason === undefined) {
       const rest = [
-        ...ports.apis.slice(1).map((port, i) => start(`api${i + 2}`, 'api', port)),
-        ...ports.gateways.map((port, i) =>
+        ...rolesAt.apis.slice(1).map((port, i) => start(`api${i + 2}`, 'api', port)),
+        ...rolesAt.gateways.map((port, i) =>
           // One dispatch group per gateway: each room concentrates on one gateway until it is big.
           start(`gw${i + 1}`, 'gateway', port, {
             ROOMCAST_GATEWAY_ID: `gw${i + 1}`,
             ROOMCAST_GATEWAY_GROUP: `g${i + 1}`,
           }),
         ),
-        ...ports.workers.map((port, i) =>
-          start(ports.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port),
+        ...rolesAt.workers.map((port, i) =>
+          start(rolesAt.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port),
         ),
-        start('settler', 'settler', ports.settler, { ROOMCAST_LOG_LEVEL: 'info' }),
+        start('settler', 'settler', rolesAt.settler, { ROOMCAST_LOG_LEVEL: 'info' }),
       ];
       await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
     }
