@@ -63,6 +63,7 @@ export function createCore(deps: {
     records: new KvRecords(kvCache, {
       namespace: 'room',
       schema: roomRecordSchema,
+      isFor: (id, room) => room.id === id,
       ttlSecondsOf: (room) =>
         room.status === 'ended' ? config.kvCache.endedRoomTtlSeconds : config.kvCache.liveRoomTtlSeconds,
       ...(roomsLogger === undefined ? {} : { logger: roomsLogger }),

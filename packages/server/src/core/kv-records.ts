@@ -9,6 +9,8 @@ export interface KvRecordsOptions<T> {
   schema: z.ZodType<T>;
   /** How long a loaded record may be cached; 0 caches nothing (it may still change). */
   ttlSecondsOf: (record: T) => number;
+  /** Whether a cached record is the one asked for (a record naming another ID is dropped). */
+  isFor?: (id: string, record: T) => boolean;
   logger?: Logger;
 }
 
@@ -33,7 +35,7 @@ export class KvRecords<T> {
     });
     if (text === undefined) return undefined;
     const record = this.decode(text);
-    if (record !== undefined) return record;
+    if (record !== undefined && (this.options.isFor?.(id, record) ?? true)) return record;
     this.options.logger?.warn({ key }, 'dropped a cached record that is not one; reading the database');
     await this.cache.invalidate(key);
     return load();
