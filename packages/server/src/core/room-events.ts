@@ -28,6 +28,7 @@ import {
   IdempotencyKeyReusedError,
   type RoomHistory,
 } from './ports/room-history.ts';
+import { readableRoom } from './readable-room.ts';
 import type { RoomService } from './room-service.ts';
 
 export interface EventLimits {
@@ -152,6 +153,11 @@ export class RoomEvents {
    * when the cursor is older than the retained history, belongs to another history epoch, or is
    * ahead of the room (its history was lost): the client reloads state and continues from `cursor`.
    */
+  /** The room when `identity` may read its events (visible, not banned); see readableRoom. */
+  readable(identity: Identity, roomId: string): Promise<Room> {
+    return readableRoom(this.deps.rooms, this.deps.moderation, identity, roomId);
+  }
+
   async read(
     identity: Identity,
     roomId: string,
@@ -159,12 +165,7 @@ export class RoomEvents {
     epoch: string | undefined,
     limit: number,
   ): Promise<EventPage & { room: Room }> {
-    const room = await this.deps.rooms.getVisible(identity, roomId);
-    // A ban holds on every read path, as it does for a WebSocket join.
-    if (!isPrivileged(identity)) {
-      const status = await this.deps.moderation.status(room.id, identity.userId);
-      if (status.bannedUntil !== null) fail('banned', 'you are banned from this room');
-    }
+    const room = await this.readable(identity, roomId);
     const max = Math.min(Math.max(1, limit), this.deps.limits.pullMaxLimit);
     if (cursor === undefined) {
       const position = await this.deps.history.position(room.id);

@@ -8,6 +8,7 @@ import type { MessageBus } from './ports/bus.ts';
 import type { ModerationStore } from './ports/moderation.ts';
 import type { RateLimits } from './ports/rate-limits.ts';
 import type { RoomStateStore, StateChange } from './ports/room-state.ts';
+import { readableRoom } from './readable-room.ts';
 import type { RoomService } from './room-service.ts';
 
 /** The partial that is also the room's title: a string that is a valid title updates the room. */
@@ -113,13 +114,8 @@ export class RoomStateService {
   }
 
   /** A room the caller may see and is not banned from (admins and services are never banned). */
-  private async readable(identity: Identity, roomId: string): Promise<Room> {
-    const room = await this.deps.rooms.getVisible(identity, roomId);
-    if (!isPrivileged(identity)) {
-      const status = await this.deps.moderation.status(room.id, identity.userId);
-      if (status.bannedUntil !== null) fail('banned', 'you are banned from this room');
-    }
-    return room;
+  private readable(identity: Identity, roomId: string): Promise<Room> {
+    return readableRoom(this.deps.rooms, this.deps.moderation, identity, roomId);
   }
 }
 

@@ -138,4 +138,31 @@ export function registerEventRoutes(app: FastifyInstance, ctx: RouteContext): vo
       );
     },
   );
+
+  app.get<{ Params: { room: string } }>(
+    '/v1/rooms/:room/access',
+    routeDoc({
+      tag: 'events',
+      summary: 'Check read access to a room',
+      description:
+        'What an HTTP cache in front asks before it serves a stored copy of a pull answer to a caller ' +
+        '(nginx `auth_request`, see docs/nginx.md): 204 when the caller may read the room’s events and ' +
+        'state — the room is visible to them and they are not banned — else the error pull would answer. ' +
+        'Like a pull, it counts the caller as in the room.',
+      params: roomParams,
+      answers: {
+        204: {
+          description: 'the caller may read the room',
+          headers: { 'Cache-Control': '`private, no-store`' },
+        },
+      },
+      errors: [...VISIBLE_ROOM_ERRORS, ['banned', 'the caller is banned from this room']],
+    }),
+    async (request, reply) => {
+      const identity = await ctx.authenticate(request);
+      const room = await ctx.core.events.readable(identity, request.params.room);
+      await ctx.core.membership.mark(room.id, identity.userId);
+      return reply.header('Cache-Control', 'private, no-store').code(204).send();
+    },
+  );
 }
