@@ -155,7 +155,9 @@ ${gatewayUpstream}
       proxy_pass http://roomcast_api_by_room;
       include ${p}/proxy.conf;
       proxy_cache roomcast_pull;
-      proxy_cache_key $request_uri;
+      # The parameters the pull endpoints read, not the raw query: made-up parameters cannot
+      # bust the cache and send every poll to the origin.
+      proxy_cache_key "$uri|c=$arg_cursor|e=$arg_epoch|l=$arg_limit|h=$arg_have";
       proxy_cache_lock on;
       proxy_cache_lock_timeout 5s;
       proxy_cache_revalidate on;
