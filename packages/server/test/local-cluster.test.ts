@@ -103,6 +103,7 @@ beforeAll(async () => {
       '0',
       '--workers',
       '2',
+      '--nginx',
     ],
     { cwd: ROOT, env: cleanEnv({ ROOMCAST_JWT_SECRET: SECRET }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -175,8 +176,10 @@ describe('roomcast cluster', () => {
     });
     const { ws } = (await dispatched.json()) as { ws: string[] };
     expect(ws).toHaveLength(1);
-    expect(ep.gateways).toContain(ws[0]);
-    for (const [i, gateway] of ep.gateways.entries()) {
+    // Behind nginx (--nginx), dispatch names the gateway's path there.
+    const nginx = engineNamed(ep, 'nginx');
+    expect(ws[0]).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${nginx.port}/gateways/gw[12]/v1/ws$`));
+    for (const [i, gateway] of [...ep.gateways, ws[0] as string].entries()) {
       const client = await WsTestClient.connect(gateway, await mintToken(`eu_viewer${i}`));
       clients.push(client);
       await client.join(room);
@@ -193,6 +196,22 @@ describe('roomcast cluster', () => {
       expect(comments.map((e) => e.data.text)).toEqual(['hello, cluster']);
     }
   }, 60_000);
+
+  it('routes the API through nginx by room and serves public pulls from its micro-cache', async () => {
+    const nginx = `http://127.0.0.1:${engineNamed(current(), 'nginx').port}`;
+    const host = await mintToken('us_nghost');
+    const created = await http(nginx, 'POST', '/v1/rooms', { token: host, body: { title: 'through nginx' } });
+    expect(created.status).toBe(201);
+    const room = created.body.room.id as string;
+    const viewer = await mintToken('eu_ngviewer');
+    const first = await http(nginx, 'GET', `/v1/rooms/${room}/events?cursor=0`, { token: viewer });
+    expect(first.status).toBe(200);
+    const again = await http(nginx, 'GET', `/v1/rooms/${room}/events?cursor=0`, { token: host });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-cache-status')).toMatch(/^(HIT|UPDATING|STALE)$/);
+    const anonymous = await http(nginx, 'GET', `/v1/rooms/${room}/events?cursor=0`);
+    expect(anonymous.status).toBe(401);
+  });
 
   it('restarts a gateway killed with SIGKILL on its port, and the other processes keep running', async () => {
     for (const c of clients) c.terminate();
@@ -302,8 +321,8 @@ describe('roomcast cluster', () => {
   it('stops everything it started on SIGINT and exits 0', async () => {
     const pids = current().pids;
     // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL,
-    // 2 memcached clusters of 3 nodes.
-    expect(pids).toHaveLength(18);
+    // 2 memcached clusters of 3 nodes, nginx.
+    expect(pids).toHaveLength(19);
     expect(pids.every(alive)).toBe(true);
     // And every process it ever ran, the restarted ones' predecessors too.
     const everyPid = [...new Set(states().flatMap((s) => s.pids))];
@@ -338,6 +357,7 @@ describe('roomcast cluster options and token TTLs', () => {
       postgres: 'private',
       basePort: 0,
       failFast: true,
+      nginx: false,
     });
     expect(parseClusterOptions([])).toEqual({
       gateways: 2,
@@ -346,7 +366,9 @@ describe('roomcast cluster options and token TTLs', () => {
       postgres: 'auto',
       basePort: 8100,
       failFast: false,
+      nginx: false,
     });
+    expect(parseClusterOptions(['--nginx'])).toMatchObject({ nginx: true });
     expect(parseClusterOptions(['--workers', '11'])).toMatch(/--workers must be a whole number from 1 to 10/);
     expect(parseClusterOptions(['--gateways', '0'])).toMatch(/--gateways must be/);
     expect(parseClusterOptions(['--postgres', 'remote'])).toMatch(/--postgres must be/);

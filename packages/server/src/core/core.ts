@@ -60,6 +60,7 @@ export function createCore(deps: {
     max: config.rooms.cacheMax,
     ttlMs: config.rooms.cacheTtlMs,
     unwatchedTtlMs: UNWATCHED_ROOM_TTL_MS,
+    onLookup: (hit) => metrics?.roomCacheReads.inc({ result: hit ? 'hit' : 'miss' }),
     records: new KvRecords(kvCache, {
       namespace: 'room',
       schema: roomRecordSchema,

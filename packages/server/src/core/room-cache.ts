@@ -21,6 +21,8 @@ export interface RoomCacheOptions {
    * before the rooms database; without it a miss reads the database.
    */
   records?: KvRecords<Room>;
+  /** Called on every lookup: whether this process's copy answered it (metrics). */
+  onLookup?: (hit: boolean) => void;
   logger?: Logger;
 }
 
@@ -82,6 +84,7 @@ export class RoomCache {
   /** The cached room, or `load()`'s (shared by concurrent callers); undefined when absent. */
   async get(roomId: string, load: () => Promise<Room | undefined>): Promise<Room | undefined> {
     const cached = this.rooms.get(roomId);
+    this.options.onLookup?.(cached !== undefined);
     if (cached !== undefined) return cached;
     return this.loads.run(roomId, async (isStale) => {
       const records = this.options.records;

@@ -3,9 +3,11 @@ import { memcachedClustersSetting } from '../config/config-schema.ts';
 import { type EngineProcess, findBinary } from '../engines/engine-process.ts';
 import { launchMemcached } from '../engines/memcached-launcher.ts';
 import { launchNats } from '../engines/nats-launcher.ts';
+import { launchNginx } from '../engines/nginx-launcher.ts';
 import { findPostgresBinaries, launchPostgres } from '../engines/postgres-launcher.ts';
 import { type RedisDurability, startShardedRedis } from '../engines/redis-launcher.ts';
 import { launchZookeeper, zookeeperCommand } from '../engines/zookeeper-launcher.ts';
+import { nginxSnippets, renderClusterNginxConfig } from '../nginx/cluster-nginx-config.ts';
 import { type MachinePostgres, openMachinePostgres } from './machine-postgres.ts';
 
 /** The PostgreSQL databases every region's rooms, the archive and the balance shards live in. */
@@ -204,6 +206,42 @@ function memcachedStarter(): EngineStarter {
         stop,
       };
     },
+  };
+}
+
+/**
+ * nginx in front of the roles (`roomcast cluster --nginx`): `roomcast nginx-config`'s configuration
+ * over the API nodes and gateways, on `port`. Started once the roles answer; restarted like an
+ * engine. It keeps nothing that matters: its caches are one second deep.
+ */
+export async function startClusterNginx(
+  port: number,
+  apiPorts: readonly number[],
+  gatewayPorts: readonly number[],
+): Promise<ClusterEngine> {
+  const nginx = await launchNginx({
+    port,
+    files: nginxSnippets(),
+    config: (listen, prefix) =>
+      renderClusterNginxConfig({
+        listen,
+        prefix,
+        apis: apiPorts.map((p) => `127.0.0.1:${p}`),
+        gateways: gatewayPorts.map((p, i) => ({ id: `gw${i + 1}`, address: `127.0.0.1:${p}` })),
+        workers: 1,
+        pullCacheMb: 64,
+        accessCacheSeconds: 5,
+        ...(process.getuid?.() === 0 ? { user: 'root root' } : {}),
+      }),
+  });
+  return {
+    name: 'nginx',
+    settings: {},
+    endpoints: [
+      `nginx       http://127.0.0.1:${nginx.port}  (API by room; gateways at /gateways/<id>/v1/ws; pull micro-cache; ${nginx.dir})`,
+    ],
+    servers: [serverOf('nginx', nginx)],
+    stop: () => nginx.stop(),
   };
 }
 

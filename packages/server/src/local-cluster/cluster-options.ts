@@ -1,6 +1,6 @@
 import type { PostgresMode } from './cluster-engines.ts';
 
-export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--fail-fast]
+export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--nginx] [--fail-fast]
 
 Starts a local cluster on loopback: PostgreSQL, two Redis shards behind nutcracker, NATS, then
 N gateways, M API nodes, W workers (sharing jobs through ZooKeeper) and one settler as child
@@ -16,6 +16,8 @@ Ctrl-C (SIGINT) or SIGTERM stops everything it started.
                  private: always a private instance in a temp dir
   --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1, the settler
                  on P+300 (default 8100); 0 picks free ports
+  --nginx        nginx in front (on P+400): the API routed by room, the gateways at
+                 /gateways/<id>/v1/ws (what dispatch names), pull answers through a micro-cache
   --fail-fast    no restarts: the first process that exits unexpectedly (a drained gateway too) stops
                  everything, exit code 1
 ROOMCAST_JWT_SECRET is the token secret when set (else one is generated). Other ROOMCAST_* settings
@@ -29,6 +31,8 @@ export interface ClusterOptions {
   basePort: number;
   /** Stop everything (exit 1) on the first unexpected exit instead of restarting. */
   failFast: boolean;
+  /** nginx in front of the API nodes and gateways (`roomcast nginx-config`'s configuration). */
+  nginx: boolean;
 }
 
 /** Parses `roomcast cluster` flags; a string is the error to print. */
@@ -40,12 +44,17 @@ export function parseClusterOptions(argv: readonly string[]): ClusterOptions | '
     postgres: 'auto',
     basePort: 8100,
     failFast: false,
+    nginx: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--fail-fast') {
       options.failFast = true;
+      continue;
+    }
+    if (arg === '--nginx') {
+      options.nginx = true;
       continue;
     }
     const [flag, inline] = arg.startsWith('--') ? arg.split('=', 2) : [arg, undefined];

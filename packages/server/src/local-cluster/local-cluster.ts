@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultWebRoot } from '../api/web-app.ts';
-import { freePort } from '../engines/engine-process.ts';
-import { type ClusterEngine, clusterEngines } from './cluster-engines.ts';
+import { findBinary, freePort } from '../engines/engine-process.ts';
+import { type ClusterEngine, clusterEngines, startClusterNginx } from './cluster-engines.ts';
 import { CLUSTER_HELP, type ClusterOptions, parseClusterOptions } from './cluster-options.ts';
 import { migrateConfigured } from './migrate-command.ts';
 import { ProcessSupervisor } from './process-supervisor.ts';
@@ -24,9 +24,13 @@ export const CLUSTER_JSON_PREFIX = 'roomcast-cluster-json ';
 type StopReason = { kind: 'signal' | 'failure'; text: string };
 
 /** The ports of the roles: from --base-port, or free ones for --base-port 0. */
-async function rolePorts(
-  options: ClusterOptions,
-): Promise<{ apis: number[]; gateways: number[]; workers: number[]; settler: number }> {
+async function rolePorts(options: ClusterOptions): Promise<{
+  apis: number[];
+  gateways: number[];
+  workers: number[];
+  settler: number;
+  nginx: number | undefined;
+}> {
   const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
   if (options.basePort === 0) {
     const take = (n: number) => Promise.all(Array.from({ length: n }, () => freePort()));
@@ -35,6 +39,7 @@ async function rolePorts(
       gateways: await take(options.gateways),
       workers: await take(options.workers),
       settler: await freePort(),
+      nginx: options.nginx ? await freePort() : undefined,
     };
   }
   const ports = {
@@ -42,8 +47,11 @@ async function rolePorts(
     gateways: range(options.gateways, options.basePort + 100),
     workers: range(options.workers, options.basePort + 200),
     settler: options.basePort + 300,
+    nginx: options.nginx ? options.basePort + 400 : undefined,
   };
-  for (const port of [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler]) {
+  const all = [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler];
+  if (ports.nginx !== undefined) all.push(ports.nginx);
+  for (const port of all) {
     if (!(await portIsFree(port)))
       throw new Error(`port ${port} is in use: choose another --base-port (or --base-port 0 for free ports)`);
   }
@@ -128,6 +136,7 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
   let ports: Awaited<ReturnType<typeof rolePorts>> | undefined;
   try {
     for (const starter of starters) starter.checkBinaries();
+    if (options.nginx) findBinary('nginx', 'nginx');
     if (options.basePort !== 0) ports = await rolePorts(options);
   } catch (err) {
     console.error(`roomcast cluster: ${(err as Error).message}`);
@@ -185,6 +194,8 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     ROOMCAST_HOST: '127.0.0.1',
     ROOMCAST_LOG_PRETTY: 'false',
     ROOMCAST_LOG_LEVEL: env.ROOMCAST_LOG_LEVEL ?? 'info',
+    // nginx asks the API whether each caller may read a room before it serves a shared copy.
+    ...(options.nginx ? { ROOMCAST_PULL_SHARED_CACHE: 'true' } : {}),
   };
   const start = (
     name: string,
@@ -214,6 +225,18 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     });
     return slot.current;
   };
+  const watchEngine = (engine: ClusterEngine) => {
+    for (const server of engine.servers) {
+      supervisor.watch({
+        label: server.name,
+        pid: () => server.pid(),
+        ended: async () => ({ how: await server.ended(), clean: false }),
+        restart: () => server.restart(),
+        graceMs: ENGINE_GRACE_MS,
+      });
+    }
+  };
+
   /** Waits for `step`, or returns early once a signal or a failure asked to stop. */
   const unlessStopped = async (step: Promise<unknown>) => {
     await Promise.race([step, woken]);
@@ -224,15 +247,7 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       if (reason !== undefined) break;
       const engine = await starter.start();
       engines.push(engine);
-      for (const server of engine.servers) {
-        supervisor.watch({
-          label: server.name,
-          pid: () => server.pid(),
-          ended: async () => ({ how: await server.ended(), clean: false }),
-          restart: () => server.restart(),
-          graceMs: ENGINE_GRACE_MS,
-        });
-      }
+      watchEngine(engine);
     }
     if (reason === undefined) {
       // The explicit step a deployment runs before rolling roles out (`roomcast migrate`).
@@ -253,6 +268,10 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
           start(`gw${i + 1}`, 'gateway', port, {
             ROOMCAST_GATEWAY_ID: `gw${i + 1}`,
             ROOMCAST_GATEWAY_GROUP: `g${i + 1}`,
+            // Behind nginx, dispatch names the gateway's path there.
+            ...(rolesAt.nginx === undefined
+              ? {}
+              : { ROOMCAST_PUBLIC_URL: `http://127.0.0.1:${rolesAt.nginx}/gateways/gw${i + 1}` }),
           }),
         ),
         ...rolesAt.workers.map((port, i) =>
@@ -261,6 +280,11 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
         start('settler', 'settler', rolesAt.settler, { ROOMCAST_LOG_LEVEL: 'info' }),
       ];
       await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
+    }
+    if (reason === undefined && rolesAt.nginx !== undefined) {
+      const engine = await startClusterNginx(rolesAt.nginx, rolesAt.apis, rolesAt.gateways);
+      engines.push(engine);
+      watchEngine(engine);
     }
   } catch (err) {
     end({ kind: 'failure', text: (err as Error).message });

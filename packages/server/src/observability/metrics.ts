@@ -117,6 +117,12 @@ export class RoomcastMetrics {
     help: 'Bus messages dropped as malformed.',
     registers: [this.registry],
   });
+  readonly roomCacheReads = new Counter({
+    name: 'roomcast_room_cache_reads_total',
+    help: "Room lookups by result: `hit` in this process's own room cache, `miss` (read through the KvCache and the rooms database).",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly kvCacheReads = new Counter({
     name: 'roomcast_kv_cache_reads_total',
     help: 'KvCache reads by cluster (`local` for the in-process LRU) and result (hit|miss|unavailable).',
