@@ -310,7 +310,11 @@ function stormSections(result: ScenarioResult): string[] {
 function pullSections(result: ScenarioResult): string[] {
   const rows = result.runs.flatMap((run) =>
     (run.pull ?? []).map((pull) => [
-      pull.mode === 'direct' ? 'roomcast directly' : 'nginx proxy_cache → roomcast',
+      pull.mode === 'direct'
+        ? 'roomcast directly'
+        : pull.mode === 'cache'
+          ? 'nginx proxy_cache → roomcast'
+          : `roomcast nginx-config tier → roomcast (+${fmt(pull.accessChecksPerSec ?? 0, 2)} access checks/s)`,
       int(pull.pollers),
       int(pull.intervalMs),
       int(pull.requestsPerSec),
@@ -320,7 +324,7 @@ function pullSections(result: ScenarioResult): string[] {
       ms(pull.freshnessLag.p99Ms),
       ms(pull.freshnessLag.maxMs),
       percentOf(pull.originCpuPercent),
-      pull.mode === 'cache' ? percentOf(pull.cacheCpuPercent) : '–',
+      pull.mode === 'direct' ? '–' : percentOf(pull.cacheCpuPercent),
       pull.pollerCpuPercent.map(percentOf).join(', '),
       Object.entries(pull.statuses)
         .map(([status, count]) => `${status}: ${int(count)}`)

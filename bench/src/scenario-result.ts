@@ -48,7 +48,10 @@ export interface IdleMemory {
 
 /** One pull measurement: pollers on one room's events endpoint, directly or through the cache. */
 export interface PullResult {
-  mode: 'direct' | 'cache';
+  /** `cache`: the harness's own cache-only nginx; `nginx tier`: `roomcast nginx-config`'s, with its access check. */
+  mode: 'direct' | 'cache' | 'nginx tier';
+  /** nginx tier: access checks that reached roomcast, per second. */
+  accessChecksPerSec?: number;
   pollers: number;
   intervalMs: number;
   /** Poll requests answered per second (all pollers). */

@@ -30,7 +30,7 @@ interface ClusterRole {
   port: number;
 }
 
-interface ClusterEngineServer {
+export interface ClusterEngineServer {
   name: string;
   pid?: number;
   port: number;
@@ -108,6 +108,8 @@ export interface RoomcastCluster {
   publishTarget(): Promise<PublishTarget>;
   /** Each gateway's CPU seconds, memory and bus messages received, now. */
   gatewayFigures(agent: Agent): Promise<GatewayFigures[]>;
+  /** Its engine servers by name (`postgres`, `nginx`, …) with their ports. */
+  engines: readonly ClusterEngineServer[];
   /** The memcached nodes it runs (the KvCache's peer clusters); 0 before they existed. */
   memcachedNodes: number;
   /** Rooms-database table scans and KvCache loader calls so far (see MeasuredSystem.counters). */
@@ -137,6 +139,8 @@ export async function startRoomcastCluster(options: {
   logPath: string;
   gateways: number;
   apis: number;
+  /** More `roomcast cluster` flags, e.g. `--nginx`. */
+  extraArgs?: readonly string[];
 }): Promise<RoomcastCluster> {
   const secret = randomBytes(24).toString('hex');
   const key = new TextEncoder().encode(secret);
@@ -169,6 +173,7 @@ export async function startRoomcastCluster(options: {
       '--base-port',
       '0',
       '--fail-fast',
+      ...(options.extraArgs ?? []),
     ],
     { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', logFd] },
   );
@@ -223,6 +228,7 @@ export async function startRoomcastCluster(options: {
     roles: endpoints.roles,
     gateways,
     startupSec,
+    engines: endpoints.engines ?? [],
     memcachedNodes: (endpoints.engines ?? []).filter((e) => e.name.startsWith('memcached ')).length,
     logPath: options.logPath,
     exitStatus: () => watched.status(),

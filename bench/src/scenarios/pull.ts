@@ -5,12 +5,22 @@
  * (peers/nginx-config.ts). Measures poll requests/s, the requests that reached roomcast (direct:
  * all of them; cache: nginx's upstream log), freshness lag (publish → a poller saw it), and CPU.
  *
+ * Then through the tier `roomcast nginx-config` renders (API by room, the micro-cache behind an
+ * access check per caller and room): its origin requests are the pulls and the access checks in
+ * its access log.
+ *
  * All pollers use one viewer token: roomcast answers `Vary: Authorization`, so a shared cache can
  * only share a response between requests with the same Authorization header.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EngineProcess } from '../../../packages/server/src/engines/engine-process.ts';
+import { launchNginx } from '../../../packages/server/src/engines/nginx-launcher.ts';
+import {
+  nginxSnippets,
+  renderClusterNginxConfig,
+} from '../../../packages/server/src/nginx/cluster-nginx-config.ts';
 import { sleep } from '../clock.ts';
 import { mergeEncoded, summarize } from '../histogram.ts';
 import { log } from '../log.ts';
@@ -30,12 +40,20 @@ const MiB = 1024 * 1024;
 /** After the last publish: max-age 1 s + stale-while-revalidate 1 s + one poll interval, and a margin. */
 const DRAIN_MS = 3_000;
 
-/** Requests in nginx's upstream log (`$msec …` per line) between two wall-clock times (ms). */
-export function countUpstreamRequests(logText: string, fromMs: number, toMs: number): number {
+/**
+ * Requests in nginx's upstream log (`$msec …` per line) between two wall-clock times (ms); with
+ * `matches`, only the lines it accepts (the tier's access log has every request).
+ */
+export function countUpstreamRequests(
+  logText: string,
+  fromMs: number,
+  toMs: number,
+  matches: (line: string) => boolean = () => true,
+): number {
   let count = 0;
   for (const line of logText.split('\n')) {
     const at = Number.parseFloat(line.split(' ', 1)[0] ?? '') * 1000;
-    if (Number.isFinite(at) && at >= fromMs && at <= toMs) count++;
+    if (Number.isFinite(at) && at >= fromMs && at <= toMs && matches(line)) count++;
   }
   return count;
 }
@@ -64,15 +82,31 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
     errorLog: `${ctx.logStem}-nginx-error.log`,
   });
   let nginx: RunningNginx | undefined;
+  let tier: EngineProcess | undefined;
   const pool = await WorkerPool.start(options.workers, ctx.repoRoot, POLL_WORKER);
   const rate = options.rates[0] ?? 1;
   run.pull = [];
   let window = 0;
   try {
     nginx = await startNginx(prefix, port, config, `${ctx.logStem}-nginx.log`);
-    for (const mode of ['direct', 'cache'] as const) {
+    tier = await launchNginx({
+      files: nginxSnippets(),
+      config: (listen, dir) =>
+        renderClusterNginxConfig({
+          listen,
+          prefix: dir,
+          apis: [system.baseUrl.replace(/^https?:\/\//, '')],
+          gateways: [],
+          workers: 1,
+          pullCacheMb: 64,
+          accessCacheSeconds: 5,
+          ...(process.getuid?.() === 0 ? { user: 'root root' } : {}),
+        }),
+    });
+    const tierUrl = `http://127.0.0.1:${tier.port}`;
+    for (const mode of ['direct', 'cache', 'nginx tier'] as const) {
       window++;
-      const base = mode === 'direct' ? system.baseUrl : nginx.baseUrl;
+      const base = mode === 'direct' ? system.baseUrl : mode === 'cache' ? nginx.baseUrl : tierUrl;
       const url = `${base}/v1/rooms/${encodeURIComponent(room)}/events`;
       const share = Math.ceil(options.pollers / options.workers);
       log(`pull ${mode}: ${options.pollers} pollers every ${options.pollIntervalMs} ms, ${rate} events/s`);
@@ -83,7 +117,8 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
       );
       await sleep(Math.max(options.warmupSeconds * 1000, options.pollIntervalMs));
       const originBefore = readSystemTrees(system.pids).cpuSec;
-      const cacheBefore = readSystemTrees([nginx.pid]).cpuSec;
+      const cachePid = mode === 'nginx tier' ? (tier.child.pid as number) : nginx.pid;
+      const cacheBefore = readSystemTrees([cachePid]).cpuSec;
       const workersBefore = pool.pids.map((pid) => readProcStats(pid).cpuSec);
       const startedMs = Date.now();
       const outcome = await publishSchedule({
@@ -99,7 +134,7 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
       const reports = await pool.request({ type: 'poll-stop' }, 'poll', 120_000);
       const seconds = (endedMs - startedMs) / 1000;
       const originCpu = readSystemTrees(system.pids).cpuSec - originBefore;
-      const cacheCpu = readSystemTrees([nginx.pid]).cpuSec - cacheBefore;
+      const cacheCpu = readSystemTrees([cachePid]).cpuSec - cacheBefore;
       const workerCpu = pool.pids.map((pid, i) => (cpuOf([pid]) - (workersBefore[i] ?? 0)) / seconds);
       const statuses: Record<string, number> = {};
       for (const report of reports) {
@@ -108,10 +143,19 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
       }
       const requests = reports.reduce((sum, report) => sum + report.requests, 0);
       const pollSeconds = Math.max(...reports.map((report) => report.seconds));
+      const tierLog = mode === 'nginx tier' ? readFileSync(join(tier.dir, 'access.log'), 'utf8') : '';
+      const reachedOrigin = (uri: string) => (line: string) =>
+        line.includes(` ${uri} `) && !line.includes('upstream=- ');
       const originRequests =
         mode === 'direct'
           ? requests
-          : countUpstreamRequests(readFileSync(join(prefix, 'upstream.log'), 'utf8'), startedMs, endedMs);
+          : mode === 'cache'
+            ? countUpstreamRequests(readFileSync(join(prefix, 'upstream.log'), 'utf8'), startedMs, endedMs)
+            : countUpstreamRequests(tierLog, startedMs, endedMs, reachedOrigin(new URL(url).pathname));
+      const accessChecks =
+        mode === 'nginx tier'
+          ? countUpstreamRequests(tierLog, startedMs, endedMs, reachedOrigin('/_roomcast/access'))
+          : undefined;
       const histogram = mergeEncoded(reports.map((report) => report.lag));
       const result: PullResult = {
         mode,
@@ -127,6 +171,7 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
         originCpuPercent: (originCpu / seconds) * 100,
         cacheCpuPercent: (cacheCpu / seconds) * 100,
         pollerCpuPercent: workerCpu.map((share) => share * 100),
+        ...(accessChecks === undefined ? {} : { accessChecksPerSec: accessChecks / seconds }),
       };
       histogram.destroy();
       run.pull.push(result);
@@ -139,5 +184,6 @@ export async function runPull(ctx: ScenarioContext): Promise<void> {
   } finally {
     await pool.close();
     await nginx?.stop();
+    await tier?.stop();
   }
 }

@@ -168,6 +168,8 @@ ${gatewayUpstream}
 
     location = /_roomcast/access {
       internal;
+      # Logged like requests (uri /_roomcast/access), so the checks that reach the API can be counted.
+      log_subrequest on;
       proxy_pass http://roomcast_api_by_room/v1/rooms/$roomcast_pull_room/access;
       include ${p}/proxy.conf;
       proxy_pass_request_body off;
