@@ -144,6 +144,12 @@ export async function launchPostgres(opts: { databases: readonly string[] }): Pr
       '-c fsync=off',
       '-c full_page_writes=off',
       '-c max_connections=300',
+      // The rooms change feed reads the WAL through logical replication slots (pgoutput); a slot
+      // whose consumer is gone may keep at most this much WAL before PostgreSQL invalidates it.
+      '-c wal_level=logical',
+      '-c max_replication_slots=32',
+      '-c max_wal_senders=32',
+      '-c max_slot_wal_keep_size=1GB',
     ].join(' ');
     await exec(bin.pgCtl, [
       'start',

@@ -1,0 +1,109 @@
+import type { Room } from '@roomcast/protocol';
+import type { RoomChange, RoomChangeFeed, RoomChangeHandler } from '../../core/ports/room-change-feed.ts';
+import type { SeqRange } from '../../core/ports/room-history.ts';
+import type { LiveRoomsCursor, LiveRoomsPage, NewRoom, RoomRepository } from '../../core/ports/rooms.ts';
+
+/**
+ * The rooms change feed of `roomcast dev`: the process's own room writes, told by
+ * `ObservedRoomRepository` once they returned. One process is the whole deployment there, so
+ * there is no log to resume from: a restart starts with a fresh feed (its consumers rebuild from
+ * a scan). Changes are handled one at a time, in order; a handler that fails gets the same
+ * change again after `retryMs`.
+ */
+export class InProcessRoomChangeFeed implements RoomChangeFeed {
+  private handler: RoomChangeHandler | undefined;
+  private readonly queue: RoomChange[] = [];
+  private draining = false;
+  private closed = false;
+
+  constructor(private readonly retryMs = 1_000) {}
+
+  async start(handler: RoomChangeHandler): Promise<void> {
+    this.handler = handler;
+    this.closed = false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.handler = undefined;
+    this.queue.length = 0;
+  }
+
+  /** A room write committed (ObservedRoomRepository calls this). */
+  record(region: string, room: Room): void {
+    if (this.handler === undefined || this.closed) return;
+    this.queue.push({ region, room });
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.closed && this.handler !== undefined) {
+        try {
+          await this.handler(this.queue[0] as RoomChange);
+          this.queue.shift();
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+/** A RoomRepository that tells an in-process feed about every room it created, ended or retitled. */
+export class ObservedRoomRepository implements RoomRepository {
+  constructor(
+    private readonly inner: RoomRepository,
+    private readonly feed: InProcessRoomChangeFeed,
+    private readonly regionOf: (roomId: string) => string,
+  ) {}
+
+  async create(room: NewRoom): Promise<Room> {
+    return this.told(await this.inner.create(room));
+  }
+
+  async end(id: string, endedAt: Date): Promise<Room | undefined> {
+    return this.told(await this.inner.end(id, endedAt));
+  }
+
+  async retitle(id: string, title: string): Promise<Room | undefined> {
+    return this.told(await this.inner.retitle(id, title));
+  }
+
+  get(id: string): Promise<Room | undefined> {
+    return this.inner.get(id);
+  }
+
+  reserve(room: string, above: number, count: number): Promise<SeqRange> {
+    return this.inner.reserve(room, above, count);
+  }
+
+  moveToArchive(id: string): Promise<boolean> {
+    return this.inner.moveToArchive(id);
+  }
+
+  moveEndedToArchive(region: string, options: { endedBefore: Date; limit: number }): Promise<number> {
+    return this.inner.moveEndedToArchive(region, options);
+  }
+
+  listLive(limit: number, after?: LiveRoomsCursor): Promise<LiveRoomsPage> {
+    return this.inner.listLive(limit, after);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private told<T extends Room | undefined>(room: T): T {
+    if (room !== undefined) this.feed.record(this.regionOf(room.id), room);
+    return room;
+  }
+}
