@@ -28,6 +28,9 @@ Roles:
   migrate   brings every configured PostgreSQL schema up to date (--rooms.shards, --rooms.archive,
             --ledger.shards), one line per schema; exit 1 naming what failed. \`cluster\` runs it first
   token     prints a token signed with ROOMCAST_JWT_SECRET: --user eu_alice [--roles admin] [--ttl 1h]
+  feed-slots
+            lists the rooms change feed's replication slots and their lag; --drop CONSUMER drops a
+            retired consumer's slots
   nginx-config
             writes an nginx configuration for the cluster (API routed by room, gateways, the pull
             micro-cache): --apis HOST:PORT,… --prefix DIR [--gateways ID=HOST:PORT,…]; see --help
@@ -90,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./local-cluster/local-cluster.ts')).runLocalCluster(rest, process.env);
     case 'token':
       return (await import('./local-cluster/token-command.ts')).runTokenCommand(rest, process.env);
+    case 'feed-slots':
+      return (await import('./local-cluster/feed-slots-command.ts')).runFeedSlotsCommand(rest, process.env);
     case 'nginx-config':
       return (await import('./nginx/nginx-config-command.ts')).runNginxConfigCommand(rest);
     case 'migrate':

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   InProcessRoomChangeFeed,
   ObservedRoomRepository,
@@ -8,6 +8,7 @@ import {
   dropFeedSlots,
   type FeedShard,
   feedSlotName,
+  listFeedSlots,
   PostgresRoomChangeFeed,
 } from '../src/adapters/sql/postgres-room-change-feed.ts';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../src/adapters/sql/room-repositories.ts';
 import { configSchema } from '../src/config/config-schema.ts';
 import type { RoomRepository } from '../src/core/ports/rooms.ts';
+import { runFeedSlotsCommand } from '../src/local-cluster/feed-slots-command.ts';
 import { describeRoomChangeFeedContract } from './contracts/room-change-feed-contract.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 
@@ -110,6 +112,34 @@ describe('PostgreSQL feed slots', () => {
       feedSlotName('retired', 'eu'),
     ]);
     expect(await slots()).not.toContain(feedSlotName('retired', 'us'));
+  });
+
+  it('lists the slots with their lag, and `roomcast feed-slots` shows and drops them', async () => {
+    const feed = new PostgresRoomChangeFeed({ shards, consumer: 'listed', retryMs: 50 });
+    await feed.start(() => undefined);
+    const listed = await listFeedSlots(shards);
+    expect(listed.filter((s) => s.slot.startsWith('roomcast_listed_'))).toEqual([
+      expect.objectContaining({ region: 'us', slot: feedSlotName('listed', 'us'), active: true }),
+      expect.objectContaining({ region: 'eu', slot: feedSlotName('listed', 'eu'), active: true }),
+    ]);
+    await feed.close();
+    const pgServer = postgres as LaunchedPostgres;
+    const env = {
+      ROOMCAST_REGIONS: 'us,eu',
+      ROOMCAST_ROOMS_SHARDS: `us=${pgServer.dsn('feed_us')},eu=${pgServer.dsn('feed_eu')}`,
+      ROOMCAST_ROOMS_ARCHIVE: pgServer.dsn('feed_archive'),
+    };
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    try {
+      expect(await runFeedSlotsCommand([], env)).toBe(0);
+      expect(lines.some((l) => l.includes(feedSlotName('listed', 'eu')) && l.includes('lag'))).toBe(true);
+      expect(await runFeedSlotsCommand(['--drop', 'listed'], env)).toBe(0);
+      expect(lines.at(-1)).toBe(`dropped ${feedSlotName('listed', 'us')}, ${feedSlotName('listed', 'eu')}`);
+    } finally {
+      log.mockRestore();
+    }
+    expect(await runFeedSlotsCommand(['--drop', 'Bad-Name'], env)).toBe(2);
   });
 
   it('refuses a consumer name that is not a slot name', () => {

@@ -203,6 +203,51 @@ export async function dropFeedSlots(
   return dropped;
 }
 
+/** A feed slot as PostgreSQL reports it. */
+export interface FeedSlot {
+  region: string;
+  slot: string;
+  /** Whether a consumer is reading it now. */
+  active: boolean;
+  /** WAL the slot keeps: bytes between the server's current position and the consumer's confirmed one. */
+  lagBytes: number;
+  /** `lost` once PostgreSQL invalidated it (it kept more than `max_slot_wal_keep_size`). */
+  walStatus: string;
+}
+
+/** Every roomcast feed slot on the shards, with its lag. */
+export async function listFeedSlots(shards: ReadonlyMap<string, FeedShard>): Promise<FeedSlot[]> {
+  const slots: FeedSlot[] = [];
+  for (const [region, shard] of shards) {
+    const client = new pg.Client({ connectionString: shard.url });
+    await client.connect();
+    try {
+      const result = await client.query<{
+        slot_name: string;
+        active: boolean;
+        lag: string | null;
+        wal_status: string | null;
+      }>(
+        `SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag, wal_status
+           FROM pg_replication_slots WHERE slot_name LIKE 'roomcast\\_%' AND slot_name LIKE $1 ORDER BY slot_name`,
+        [`%\\_${region}`],
+      );
+      for (const row of result.rows) {
+        slots.push({
+          region,
+          slot: row.slot_name,
+          active: row.active,
+          lagBytes: Number(row.lag ?? 0),
+          walStatus: row.wal_status ?? 'unknown',
+        });
+      }
+    } finally {
+      await client.end();
+    }
+  }
+  return slots;
+}
+
 /** The room an insert or update of the shard's rooms table wrote; undefined for anything else. */
 function roomOf(message: Pgoutput.Message, schema: string): Room | undefined {
   if (message.tag !== 'insert' && message.tag !== 'update') return undefined;
