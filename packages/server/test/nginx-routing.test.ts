@@ -148,6 +148,7 @@ describe('nginx routing by room', () => {
     expect(() =>
       renderClusterNginxConfig({ ...spec, gateways: [{ id: 'gw 1', address: '127.0.0.1:3' }] }),
     ).toThrow('gateway ID');
+    expect(() => renderClusterNginxConfig({ ...spec, user: 'root; daemon on' })).toThrow('user');
   });
 });
 

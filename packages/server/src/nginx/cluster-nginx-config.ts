@@ -43,6 +43,9 @@ function check(spec: ClusterNginxSpec): void {
   }
   if (new Set(spec.gateways.map((g) => g.id)).size !== spec.gateways.length)
     throw new RangeError('a gateway ID is listed twice');
+  if (spec.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}( [a-z_][a-z0-9_-]{0,31})?$/.test(spec.user)) {
+    throw new RangeError(`user ${spec.user} is not "user" or "user group"`);
+  }
   if (!spec.prefix.startsWith('/') || /[\s;{}'"]/.test(spec.prefix))
     throw new RangeError(`prefix ${spec.prefix} must be an absolute path without spaces or quotes`);
 }
