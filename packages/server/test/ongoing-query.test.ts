@@ -19,7 +19,6 @@ import { eventually } from './helpers/eventually.ts';
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 
 const REGIONS = ['us', 'eu'];
-const regionOf = (id: string) => id.slice(0, id.indexOf('_'));
 /** Never on its own in these tests: each scan is asked for. */
 const NO_RESCAN = 3_600_000;
 
@@ -58,7 +57,7 @@ describe('OngoingQuery over the in-process feed', () => {
   });
   const fresh = () => {
     feed = new InProcessRoomChangeFeed(10);
-    repository = new ObservedRoomRepository(base, feed, regionOf);
+    repository = new ObservedRoomRepository(base, feed);
     return new CuttableFeed(feed);
   };
 
@@ -69,7 +68,6 @@ describe('OngoingQuery over the in-process feed', () => {
       repository: base,
       feed: cuttable,
       rescanMs: NO_RESCAN,
-      regionOf,
       pageSize: 7,
     });
     await ongoing.start();
@@ -89,7 +87,7 @@ describe('OngoingQuery over the in-process feed', () => {
 
   it('is repaired by the next scan when the feed lost changes', async () => {
     const cuttable = fresh();
-    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN, regionOf });
+    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN });
     await ongoing.start();
     try {
       const ending = await startRoom(repository);
@@ -125,7 +123,6 @@ describe('OngoingQuery over the in-process feed', () => {
       repository: slow,
       feed: cuttable,
       rescanMs: NO_RESCAN,
-      regionOf,
       pageSize: 100_000,
     });
     await ongoing.start();
@@ -153,7 +150,7 @@ describe('OngoingQuery over the in-process feed', () => {
   it('splits the rooms into disjoint partitions whose union is every ongoing room', async () => {
     const cuttable = fresh();
     for (let i = 0; i < 30; i++) await startRoom(repository, i % 2 === 0 ? 'us' : 'eu');
-    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN, regionOf });
+    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN });
     await ongoing.start();
     try {
       const every = ongoing
@@ -202,7 +199,6 @@ describe('OngoingQuery over PostgreSQL logical replication', () => {
       repository: rooms,
       feed: new PostgresRoomChangeFeed({ shards, consumer: 'ongoing', retryMs: 50, heartbeatMs: 500 }),
       rescanMs: NO_RESCAN,
-      regionOf,
     });
     await ongoing.start();
     try {

@@ -23,14 +23,13 @@ import { describeRoomChangeFeedContract } from './contracts/room-change-feed-con
 import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launcher.ts';
 
 const REGIONS = ['us', 'eu'];
-const regionOf = (id: string) => id.slice(0, id.indexOf('_'));
 
 describeRoomChangeFeedContract('in-process (roomcast dev)', async () => {
   const { repository } = await createPgliteRoomRepository({ regions: REGIONS });
   const feeds = new Set<InProcessRoomChangeFeed>();
   // One repository, every feed told: as in one process, where each consumer gets its own feed.
   const fanout = new InProcessRoomChangeFeed(10);
-  const observed = new ObservedRoomRepository(repository, fanout, regionOf);
+  const observed = new ObservedRoomRepository(repository, fanout);
   await fanout.start(async (change) => {
     for (const feed of feeds) feed.record(change.region, change.room);
   });

@@ -1,3 +1,4 @@
+import { regionOf } from '@roomcast/protocol';
 import type { Logger } from 'pino';
 import { partitionOf } from './job-partition.ts';
 import { PeriodicTask } from './periodic-task.ts';
@@ -18,7 +19,6 @@ export interface OngoingQueryOptions {
   rescanMs: number;
   /** Rooms per `listLive` page of a scan. */
   pageSize?: number;
-  regionOf: (roomId: string) => string;
   logger?: Logger;
 }
 
@@ -117,7 +117,8 @@ export class OngoingQuery {
         for (const room of page.rooms) {
           snapshot.set(room.id, {
             id: room.id,
-            region: this.options.regionOf(room.id),
+            // Stored IDs are validated `<region>_<rest>` (the rooms table's constraints).
+            region: regionOf(room.id) ?? '',
             startedAt: room.startedAt,
           });
         }

@@ -1,4 +1,5 @@
 import type { Room } from '@roomcast/protocol';
+import { regionOf } from '@roomcast/protocol';
 import type { RoomChange, RoomChangeFeed, RoomChangeHandler } from '../../core/ports/room-change-feed.ts';
 import type { SeqRange } from '../../core/ports/room-history.ts';
 import type { LiveRoomsCursor, LiveRoomsPage, NewRoom, RoomRepository } from '../../core/ports/rooms.ts';
@@ -59,7 +60,6 @@ export class ObservedRoomRepository implements RoomRepository {
   constructor(
     private readonly inner: RoomRepository,
     private readonly feed: InProcessRoomChangeFeed,
-    private readonly regionOf: (roomId: string) => string,
   ) {}
 
   async create(room: NewRoom): Promise<Room> {
@@ -103,7 +103,8 @@ export class ObservedRoomRepository implements RoomRepository {
   }
 
   private told<T extends Room | undefined>(room: T): T {
-    if (room !== undefined) this.feed.record(this.regionOf(room.id), room);
+    // Stored IDs are validated `<region>_<rest>`.
+    if (room !== undefined) this.feed.record(regionOf(room.id) ?? '', room);
     return room;
   }
 }
