@@ -21,6 +21,9 @@ Roles:
   settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
             --rooms.shards and --rooms.archive (PostgreSQL); serves /healthz, /readyz, /metrics on
             --port. Run as many as you like, kill any
+  ongoing   OngoingQuery: the live rooms of every shard in memory (a periodic scan plus the rooms
+            change feed), answering GET /v1/ongoing?index=I&count=N for admin and service tokens;
+            needs --rooms.shards (PostgreSQL with wal_level=logical); see docs/operations.md
   cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
             N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
             what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
@@ -89,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return runDev(rest);
     case 'settler':
       return runSettler(rest);
+    case 'ongoing':
+      return runOngoing(rest);
     case 'cluster':
       return (await import('./local-cluster/local-cluster.ts')).runLocalCluster(rest, process.env);
     case 'token':
@@ -178,6 +183,33 @@ async function runSettler(argv: string[]): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping after the run in progress');
+  clearInterval(keepAlive);
+  await running.close();
+  return 0;
+}
+
+async function runOngoing(argv: string[]): Promise<number> {
+  const config = configFor(argv, {});
+  if (config === undefined) return 2;
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const { OngoingConfigError, startOngoing } = await import('./roles/ongoing.ts');
+  let running: Awaited<ReturnType<typeof startOngoing>>;
+  try {
+    running = await startOngoing(config, logger);
+  } catch (err) {
+    if (err instanceof OngoingConfigError) {
+      console.error(`roomcast: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  logger.info(
+    { url: running.url, rooms: running.query.size, consumer: config.ongoing.consumer },
+    'roomcast ongoing started',
+  );
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const signal = await untilSignal();
+  logger.info({ signal }, 'stopping');
   clearInterval(keepAlive);
   await running.close();
   return 0;

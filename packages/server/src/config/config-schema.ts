@@ -434,6 +434,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    ongoing: z
+      .object({
+        /**
+         * `roomcast ongoing`: names its replication slots on the rooms shards
+         * (`roomcast_<consumer>_<region>`). Instances with the same name share slots and must not
+         * run at once; give each instance its own name. `roomcast feed-slots --drop` removes a
+         * retired name's slots.
+         */
+        consumer: z
+          .string()
+          .regex(/^[a-z0-9_]{1,32}$/, 'a consumer name is 1–32 of [a-z0-9_]')
+          .default('ongoing'),
+        /** How often every shard is scanned in full; the change feed keeps the set current in between. */
+        rescanMs: ms.min(1_000).default(60_000),
+        /** How often the slots' lag is read into `roomcast_feed_slot_lag_bytes`. */
+        slotLagIntervalMs: ms.min(1_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

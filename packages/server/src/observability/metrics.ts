@@ -117,6 +117,17 @@ export class RoomcastMetrics {
     help: 'Bus messages dropped as malformed.',
     registers: [this.registry],
   });
+  readonly ongoingRooms = new Gauge({
+    name: 'roomcast_ongoing_rooms',
+    help: 'Live rooms OngoingQuery holds.',
+    registers: [this.registry],
+  });
+  readonly feedSlotLag = new Gauge({
+    name: 'roomcast_feed_slot_lag_bytes',
+    help: "WAL a rooms change feed slot keeps (the server's position minus the consumer's confirmed one), by region.",
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
   readonly roomCacheReads = new Counter({
     name: 'roomcast_room_cache_reads_total',
     help: "Room lookups by result: `hit` in this process's own room cache, `miss` (read through the KvCache and the rooms database).",
