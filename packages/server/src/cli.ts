@@ -159,27 +159,33 @@ function untilSignal(): Promise<string> {
   });
 }
 
-async function runSettler(argv: string[]): Promise<number> {
+/**
+ * Runs a role whose work is timers (settler, ongoing) until SIGINT/SIGTERM: a configuration it
+ * refuses (`isConfigError`) is exit code 2 with its message; `started` logs what it runs.
+ */
+async function runTimedRole<R extends { close(): Promise<void> }>(
+  argv: string[],
+  role: {
+    start: (config: RoomcastConfig, logger: Logger) => Promise<R>;
+    isConfigError: (err: unknown) => boolean;
+    started: (running: R, config: RoomcastConfig, logger: Logger) => void;
+  },
+): Promise<number> {
   const config = configFor(argv, {});
   if (config === undefined) return 2;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-  // Each role loads only its own modules: a settler has no use for the gateway or PGlite.
-  const { SettlerConfigError, startSettler } = await import('./roles/settler.ts');
-  let running: Awaited<ReturnType<typeof startSettler>>;
+  let running: R;
   try {
-    running = await startSettler(config, logger);
+    running = await role.start(config, logger);
   } catch (err) {
-    if (err instanceof SettlerConfigError) {
-      console.error(`roomcast: ${err.message}`);
+    if (role.isConfigError(err)) {
+      console.error(`roomcast: ${(err as Error).message}`);
       return 2;
     }
     throw err;
   }
-  logger.info(
-    { url: running.url, shards: config.ledger.shards.length, intervalMs: config.settler.intervalMs },
-    'roomcast settler started',
-  );
-  // The settler's timer is unref'ed (it also runs inside `roomcast dev`): this keeps the process up.
+  role.started(running, config, logger);
+  // The roles' timers are unref'ed (they also run inside `roomcast dev`): this keeps the process up.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping after the run in progress');
@@ -188,31 +194,31 @@ async function runSettler(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function runSettler(argv: string[]): Promise<number> {
+  // Each role loads only its own modules: a settler has no use for the gateway or PGlite.
+  const { SettlerConfigError, startSettler } = await import('./roles/settler.ts');
+  return runTimedRole(argv, {
+    start: startSettler,
+    isConfigError: (err) => err instanceof SettlerConfigError,
+    started: (running, config, logger) =>
+      logger.info(
+        { url: running.url, shards: config.ledger.shards.length, intervalMs: config.settler.intervalMs },
+        'roomcast settler started',
+      ),
+  });
+}
+
 async function runOngoing(argv: string[]): Promise<number> {
-  const config = configFor(argv, {});
-  if (config === undefined) return 2;
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const { OngoingConfigError, startOngoing } = await import('./roles/ongoing.ts');
-  let running: Awaited<ReturnType<typeof startOngoing>>;
-  try {
-    running = await startOngoing(config, logger);
-  } catch (err) {
-    if (err instanceof OngoingConfigError) {
-      console.error(`roomcast: ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
-  logger.info(
-    { url: running.url, rooms: running.query.size, consumer: config.ongoing.consumer },
-    'roomcast ongoing started',
-  );
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  const signal = await untilSignal();
-  logger.info({ signal }, 'stopping');
-  clearInterval(keepAlive);
-  await running.close();
-  return 0;
+  return runTimedRole(argv, {
+    start: startOngoing,
+    isConfigError: (err) => err instanceof OngoingConfigError,
+    started: (running, config, logger) =>
+      logger.info(
+        { url: running.url, rooms: running.query.size, consumer: config.ongoing.consumer },
+        'roomcast ongoing started',
+      ),
+  });
 }
 
 /** A started cluster role: how to stop it, and optionally a promise that ends it by itself. */
