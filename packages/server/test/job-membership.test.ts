@@ -36,7 +36,14 @@ describe('ZooKeeper job membership', () => {
   const prefix = `/roomcast-test-${randomUUID()}`;
   const options = (): ZookeeperMembershipOptions => {
     if (zookeeper === undefined) throw new Error('ZooKeeper did not start');
-    return { connect: `127.0.0.1:${zookeeper.port}`, pathPrefix: prefix, sessionTimeoutMs: SESSION_MS };
+    return {
+      connect: `127.0.0.1:${zookeeper.port}`,
+      pathPrefix: prefix,
+      sessionTimeoutMs: SESSION_MS,
+      // How long opening and joining may take: a limit for a busy machine, not a measure (the
+      // default, two sessions, is 2 s here; a loaded CI run took longer to list a job's members).
+      connectTimeoutMs: 30_000,
+    };
   };
 
   describeJobMembershipContract('zookeeper', () => ZookeeperMembership.open(options()), { shared: true });
