@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { findBinary, startEngine } from './helpers/engine-process.ts';
 
@@ -17,5 +20,13 @@ describe('engine launcher', () => {
     expect(engine.port).toBeGreaterThan(0);
     await engine.stop();
     expect(engine.child.exitCode !== null || engine.child.signalCode !== null).toBe(true);
+  });
+
+  it('removes the directory it made when the process exits at start', async () => {
+    const name = `exits-${randomUUID().slice(0, 8)}`;
+    await expect(
+      startEngine({ name, binary: process.execPath, args: () => ['-e', 'process.exit(3)'] }),
+    ).rejects.toThrow(`${name} exited at start`);
+    expect(readdirSync(tmpdir()).filter((entry) => entry.startsWith(`roomcast-${name}-`))).toEqual([]);
   });
 });

@@ -228,7 +228,14 @@ export async function startEngine(spec: EngineSpec): Promise<EngineProcess> {
     output = (output + chunk.toString()).slice(-20_000);
   };
   let current = spawnEngine(spec, port, dir, collect);
-  await awaitReady(spec, port, current, () => output);
+  try {
+    await awaitReady(spec, port, current, () => output);
+  } catch (err) {
+    // It never ran: nothing in the directory this launcher made is worth keeping.
+    await current.exited;
+    if (spec.dir === undefined) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   const stopCurrent = async () => {
     const proc = current;
