@@ -164,7 +164,10 @@ describe('web app in Firefox', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
     const roomId = decodeURIComponent(new URL(host.page.url()).pathname.split('/')[2] ?? '');
     expect(roomId).toMatch(/^eu_/);
     await expect.poll(() => connection(host.page), POLL).toBe('live/ws');
-    expect(await host.page.$eval(byTestId('room-page'), (el) => el.getAttribute('data-role'))).toBe('host');
+    // The connection shows live a moment before the page knows whose room it is (it starts as a viewer's).
+    await expect
+      .poll(() => host.page.$eval(byTestId('room-page'), (el) => el.getAttribute('data-role')), POLL)
+      .toBe('host');
     const link = await host.page.$eval(byTestId('room-link'), (el) => (el as HTMLInputElement).value);
     expect(link).toBe(`${server.httpUrl}/rooms/${roomId}`);
 

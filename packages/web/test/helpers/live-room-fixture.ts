@@ -135,7 +135,9 @@ export function useLiveRoom() {
     expect(roomId).toMatch(/^eu_/);
     rooms.push({ id: roomId, hostId: ids.host });
     await live(host.page, 'ws');
-    expect(await host.page.getByTestId('room-page').getAttribute('data-role')).toBe('host');
+    // The page shows the connection live a moment before it learns whose room it is (it starts as
+    // a viewer's): wait for the role rather than read it once.
+    await expect.poll(() => host.page.getByTestId('room-page').getAttribute('data-role'), POLL).toBe('host');
     const link = await host.page.getByTestId('room-link').inputValue();
     expect(link).toBe(`${server.httpUrl}/rooms/${roomId}`);
 
