@@ -193,7 +193,8 @@ describe('the read flow across peer clusters', () => {
   it('deletes again after an invalidation, removing a stale value written back meanwhile', async () => {
     const k = key();
     await open(['A', 'B']).read(k, fill('old title'));
-    await open(['A', 'B'], { redeleteAfterMs: 200 }).invalidate(k);
+    // Long enough that the write-back below lands before the second delete even on a busy machine.
+    await open(['A', 'B'], { redeleteAfterMs: 2_000 }).invalidate(k);
     // Another process read the database before the change and writes its answer back now.
     await open(['A', 'B']).read(k, fill('old title'));
     expect(await held(open(['A']), k)).toBe('old title');
@@ -251,7 +252,8 @@ describe('nodes that fail', () => {
     const cache = open(['A', 'B'], {
       random: A_THEN_B(),
       observer: o,
-      timeoutMs: 200,
+      // The frozen node costs one timeout; B must answer within it, so not a tight one.
+      timeoutMs: 1_000,
       backoffMs: 50,
       backoffMaxMs: 100,
     });

@@ -57,7 +57,8 @@ export function peerClusterCache(
     clusters,
     zone: clusters[0]?.zone ?? 'a',
     keyPrefix: 'test:',
-    timeoutMs: 500,
+    // A limit for a busy machine: killed nodes fail at once (refused), so it costs nothing there.
+    timeoutMs: 2_000,
     backoffMs: 100,
     backoffMaxMs: 400,
     missedDeletesMax: 1_000,
