@@ -21,6 +21,8 @@ import { type LaunchedPostgres, launchPostgres } from './helpers/postgres-launch
 const REGIONS = ['us', 'eu'];
 /** Never on its own in these tests: each scan is asked for. */
 const NO_RESCAN = 3_600_000;
+/** Ended rooms are kept this long after they left their shard (tests move the clock past it). */
+const KEEP_ENDED = 600_000;
 
 /** A feed in front of another that can be cut: while cut, changes are lost, as a broken feed loses them. */
 class CuttableFeed implements RoomChangeFeed {
@@ -67,7 +69,9 @@ describe('OngoingQuery over the in-process feed', () => {
     const ongoing = new OngoingQuery({
       repository: base,
       feed: cuttable,
+      regions: REGIONS,
       rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
       pageSize: 7,
     });
     await ongoing.start();
@@ -87,7 +91,13 @@ describe('OngoingQuery over the in-process feed', () => {
 
   it('is repaired by the next scan when the feed lost changes', async () => {
     const cuttable = fresh();
-    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN });
+    const ongoing = new OngoingQuery({
+      repository: base,
+      feed: cuttable,
+      regions: REGIONS,
+      rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
+    });
     await ongoing.start();
     try {
       const ending = await startRoom(repository);
@@ -111,18 +121,21 @@ describe('OngoingQuery over the in-process feed', () => {
     let release: () => void = () => {};
     let snapshotTaken = false;
     // A scan whose first page is read before a room ends, and handed over after the end was applied.
-    const slow: Pick<RoomRepository, 'listLive'> = {
+    const slow: Pick<RoomRepository, 'listLive' | 'listEndedInShard'> = {
       listLive: async (limit: number, after?: LiveRoomsCursor) => {
         const page = await base.listLive(limit, after);
         snapshotTaken = true;
         await hold;
         return page;
       },
+      listEndedInShard: (region, limit, after) => base.listEndedInShard(region, limit, after),
     };
     const ongoing = new OngoingQuery({
       repository: slow,
       feed: cuttable,
+      regions: REGIONS,
       rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
       pageSize: 100_000,
     });
     await ongoing.start();
@@ -147,10 +160,74 @@ describe('OngoingQuery over the in-process feed', () => {
     }
   });
 
+  it('keeps an ended room in the ended set while it is on its shard, then for endedKeepMs after its move', async () => {
+    const cuttable = fresh();
+    let now = Date.now();
+    const ongoing = new OngoingQuery({
+      repository: base,
+      feed: cuttable,
+      regions: REGIONS,
+      rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
+      now: () => now,
+    });
+    await ongoing.start();
+    try {
+      const room = await startRoom(repository, 'eu');
+      const ended = () => ongoing.allEnded().find((r) => r.id === room.id);
+      await repository.end(room.id, new Date());
+      await eventually('the end to arrive', () => ended()?.onShard === true);
+      expect(ongoing.all().some((r) => r.id === room.id)).toBe(false);
+      // A scan finds it on its shard too.
+      await ongoing.scan();
+      expect(ended()).toMatchObject({ region: 'eu', hostId: room.hostId, onShard: true });
+
+      await repository.moveToArchive(room.id);
+      await eventually('the move to arrive', () => ended()?.onShard === false);
+      await ongoing.scan();
+      expect(ended()?.onShard).toBe(false);
+      now += KEEP_ENDED + 1;
+      expect(ended()).toBeUndefined();
+      expect(ongoing.endedPartition(0, 1).some((r) => r.id === room.id)).toBe(false);
+    } finally {
+      await ongoing.close();
+    }
+  });
+
+  it('infers from the next scan that a room ended and left its shard while the feed was cut', async () => {
+    const cuttable = fresh();
+    const ongoing = new OngoingQuery({
+      repository: base,
+      feed: cuttable,
+      regions: REGIONS,
+      rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
+    });
+    await ongoing.start();
+    try {
+      const room = await startRoom(repository);
+      await eventually('the room to join', () => ongoing.all().some((r) => r.id === room.id));
+      cuttable.cut = true;
+      await repository.end(room.id, new Date());
+      await repository.moveToArchive(room.id);
+      await ongoing.scan();
+      expect(ongoing.all().some((r) => r.id === room.id)).toBe(false);
+      expect(ongoing.allEnded().find((r) => r.id === room.id)).toMatchObject({ onShard: false });
+    } finally {
+      await ongoing.close();
+    }
+  });
+
   it('splits the rooms into disjoint partitions whose union is every ongoing room', async () => {
     const cuttable = fresh();
     for (let i = 0; i < 30; i++) await startRoom(repository, i % 2 === 0 ? 'us' : 'eu');
-    const ongoing = new OngoingQuery({ repository: base, feed: cuttable, rescanMs: NO_RESCAN });
+    const ongoing = new OngoingQuery({
+      repository: base,
+      feed: cuttable,
+      regions: REGIONS,
+      rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
+    });
     await ongoing.start();
     try {
       const every = ongoing
@@ -198,7 +275,9 @@ describe('OngoingQuery over PostgreSQL logical replication', () => {
     const ongoing = new OngoingQuery({
       repository: rooms,
       feed: new PostgresRoomChangeFeed({ shards, consumer: 'ongoing', retryMs: 50, heartbeatMs: 500 }),
+      regions: REGIONS,
       rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
     });
     await ongoing.start();
     try {
@@ -208,6 +287,12 @@ describe('OngoingQuery over PostgreSQL logical replication', () => {
       );
       await rooms.end(room.id, new Date());
       await eventually('the room to leave', () => !ongoing.all().some((r) => r.id === room.id));
+      expect(ongoing.allEnded().find((r) => r.id === room.id)?.onShard).toBe(true);
+      await rooms.moveToArchive(room.id);
+      await eventually(
+        'the move to the archive to arrive',
+        () => ongoing.allEnded().find((r) => r.id === room.id)?.onShard === false,
+      );
     } finally {
       await ongoing.close();
     }

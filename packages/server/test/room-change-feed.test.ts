@@ -31,7 +31,7 @@ describeRoomChangeFeedContract('in-process (roomcast dev)', async () => {
   const fanout = new InProcessRoomChangeFeed(10);
   const observed = new ObservedRoomRepository(repository, fanout);
   await fanout.start(async (change) => {
-    for (const feed of feeds) feed.record(change.region, change.room);
+    for (const feed of feeds) feed.record(change.region, change.room, change.leftShard === true);
   });
   return {
     repository: observed,

@@ -306,8 +306,17 @@ export const configSchema = z
         hotWindowDays: z.number().min(0).max(3650).default(28),
         /** How often the hot-window retention job runs. */
         retentionIntervalMs: ms.default(600_000),
-        /** Rooms the retention job moves per batch (one shard transaction). */
+        /** Rooms the retention job moves per run at most (one shard transaction each); the next run goes on. */
         retentionBatchSize: positiveInt.max(10_000).default(500),
+        /** A room live longer than this is ended by the worker's idle-room check (the design's bound on a stream). */
+        maxLiveHours: z.number().min(1).max(100_000).default(480),
+        /**
+         * A live room whose host has held no connection for this long is ended by the idle-room
+         * check (the host's connection is its heartbeat); 0 turns that off.
+         */
+        hostAbsentEndMs: z.number().int().min(0).default(900_000),
+        /** How often the idle-room check runs. */
+        idleCheckIntervalMs: ms.default(30_000),
         /** Connections per PostgreSQL database (shard or archive). */
         poolSize: positiveInt.max(1000).default(10),
         /**
@@ -450,6 +459,22 @@ export const configSchema = z
         rescanMs: ms.min(1_000).default(60_000),
         /** How often the slots' lag is read into `roomcast_feed_slot_lag_bytes`. */
         slotLagIntervalMs: ms.min(1_000).default(15_000),
+        /** How long an ended room that left its shard stays in the ended set the settlement pick-up reads. */
+        endedKeepMs: ms.default(600_000),
+        /**
+         * The `roomcast ongoing` instances the worker's and the settler's sharded jobs ask for their
+         * share of the rooms (`http://host:port`, several for availability: one that fails is
+         * skipped). Required by `roomcast worker` with rooms shards; `roomcast dev` runs OngoingQuery
+         * in-process instead.
+         */
+        urls: z.array(z.string().url()).max(16).default([]),
+        /**
+         * Bearer token for `GET /v1/ongoing` (admin or service). Default: a service token the
+         * worker signs itself with `jwt.secret`.
+         */
+        token: z.string().min(1).max(8_192).optional(),
+        /** How long one request to an OngoingQuery instance may take before the next is tried. */
+        requestTimeoutMs: ms.max(120_000).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -1,54 +1,64 @@
-import { regionOf } from '@roomcast/protocol';
+import { regionOf, type Room } from '@roomcast/protocol';
 import type { Logger } from 'pino';
 import { partitionOf } from './job-partition.ts';
 import { PeriodicTask } from './periodic-task.ts';
+import type { EndedRoom, OngoingRoom, OngoingRooms, RoomShare } from './ports/ongoing-rooms.ts';
 import type { RoomChange, RoomChangeFeed } from './ports/room-change-feed.ts';
-import type { RoomRepository } from './ports/rooms.ts';
+import { type EndedRoomsCursor, type RoomRepository, ShardUnavailableError } from './ports/rooms.ts';
 
-/** A room that is live now: its ID, its region shard and when it started. */
-export interface OngoingRoom {
-  id: string;
-  region: string;
-  startedAt: string;
-}
+export type { EndedRoom, OngoingRoom } from './ports/ongoing-rooms.ts';
 
 export interface OngoingQueryOptions {
-  repository: Pick<RoomRepository, 'listLive'>;
+  repository: Pick<RoomRepository, 'listLive' | 'listEndedInShard'>;
   feed: RoomChangeFeed;
-  /** How often every shard is scanned in full (the feed keeps the set current in between). */
+  /** The region shards a scan reads ended rooms from. */
+  regions: readonly string[];
+  /** How often every shard is scanned in full (the feed keeps the sets current in between). */
   rescanMs: number;
-  /** Rooms per `listLive` page of a scan. */
+  /** How long an ended room that left its shard stays in the ended set (jobs that act on ends). */
+  endedKeepMs: number;
+  /** Rooms per page of a scan. */
   pageSize?: number;
   logger?: Logger;
+  now?: () => number;
 }
 
 /** What a scan found. */
 export interface OngoingScan {
   rooms: number;
+  ended: number;
   /** Regions the scan could not read: their rooms were kept as they were. */
   unavailableRegions: string[];
 }
 
+/** Both sets, as one scan or the feed leaves them. */
+interface RoomSets {
+  live: Map<string, OngoingRoom>;
+  ended: Map<string, EndedRoom & { leftAt?: number }>;
+}
+
 /**
- * OngoingQuery: the set of live rooms, with each room's region and start, held in memory so jobs
- * ask it for their share instead of scanning the shards themselves. It is built from a full scan
- * of every shard, repeated every `rescanMs`, and kept current in between by the rooms change feed
- * (a room started joins, a room ended leaves) — so it converges on the databases even when the
- * feed lost something: the next scan repairs it.
+ * OngoingQuery: the live rooms, with each room's region, host and start, held in memory so jobs
+ * ask it for their share instead of scanning the shards themselves — and beside them the ended
+ * rooms still on a shard (the archive move's work) and those ended in the last `endedKeepMs` (the
+ * settlement pick-up's). Both are built from a full scan of every shard, repeated every
+ * `rescanMs`, and kept current in between by the rooms change feed (a room started joins, a room
+ * ended moves to the ended set, a room moved to the archive is marked off its shard) — so they
+ * converge on the databases even when the feed lost something: the next scan repairs it.
  *
  * A scan and the feed meet without losing either: changes that arrive while a scan runs are
  * applied at once and again on top of the scan's snapshot when it is swapped in. That is correct
- * because a room's status only moves forward (live → ended) and the feed delivers a region's
+ * because a room only moves forward (live → ended → archived) and the feed delivers a region's
  * changes in commit order: replaying them after an older snapshot ends in the newest state.
  */
-export class OngoingQuery {
-  private rooms = new Map<string, OngoingRoom>();
+export class OngoingQuery implements OngoingRooms {
+  private sets: RoomSets = { live: new Map(), ended: new Map() };
   private duringScan: RoomChange[] | undefined;
   private scanned = false;
   private readonly task: PeriodicTask<OngoingScan | undefined>;
 
   constructor(private readonly options: OngoingQueryOptions) {
-    // A scan that fails (a shard down mid-scan) keeps the set as it was; the next one tries again.
+    // A scan that fails (a shard down mid-scan) keeps the sets as they were; the next one tries again.
     this.task = new PeriodicTask(options.rescanMs, () =>
       this.scanOnce().catch((err: unknown) => {
         this.options.logger?.warn({ err }, 'ongoing rooms scan failed; keeping the set as it was');
@@ -72,26 +82,52 @@ export class OngoingQuery {
     await this.options.feed.close();
   }
 
-  /** Whether a scan completed: before it, the set may miss rooms. */
+  /** Whether a scan completed: before it, the sets may miss rooms. */
   get ready(): boolean {
     return this.scanned;
   }
 
+  /** Live rooms held. */
   get size(): number {
-    return this.rooms.size;
+    return this.sets.live.size;
+  }
+
+  /** Ended rooms held (on a shard, or ended within `endedKeepMs`). */
+  get endedSize(): number {
+    this.forgetOldEnds(this.sets);
+    return this.sets.ended.size;
   }
 
   /** Every ongoing room. */
   all(): OngoingRoom[] {
-    return [...this.rooms.values()];
+    return [...this.sets.live.values()];
   }
 
-  /** The rooms of partition `index` of `count` (core/job-partition.ts: the same split in every process). */
+  /** Every ended room held. */
+  allEnded(): EndedRoom[] {
+    this.forgetOldEnds(this.sets);
+    return [...this.sets.ended.values()].map(({ leftAt: _, ...room }) => room);
+  }
+
+  /** The live rooms of partition `index` of `count` (core/job-partition.ts: the same split in every process). */
   partition(index: number, count: number): OngoingRoom[] {
-    if (!Number.isInteger(index) || index < 0 || index >= count) {
-      throw new RangeError(`partition ${index} of ${count} does not exist`);
-    }
+    checkPartition(index, count);
     return this.all().filter((room) => partitionOf(room.id, count) === index);
+  }
+
+  /** The ended rooms of partition `index` of `count`. */
+  endedPartition(index: number, count: number): EndedRoom[] {
+    checkPartition(index, count);
+    return this.allEnded().filter((room) => partitionOf(room.id, count) === index);
+  }
+
+  /** OngoingRooms: both sets' share, from memory. */
+  async share(index: number, count: number): Promise<RoomShare> {
+    return {
+      ready: this.ready,
+      live: this.partition(index, count),
+      ended: this.endedPartition(index, count),
+    };
   }
 
   /** A full scan now (unless one runs); what it found. */
@@ -101,37 +137,40 @@ export class OngoingQuery {
 
   private apply(change: RoomChange): void {
     this.duringScan?.push(change);
-    applyTo(this.rooms, change);
+    this.applyTo(this.sets, change);
   }
 
   private async scanOnce(): Promise<OngoingScan> {
     this.duringScan = [];
     try {
-      const snapshot = new Map<string, OngoingRoom>();
+      const snapshot: RoomSets = { live: new Map(), ended: new Map() };
       const unavailable = new Set<string>();
-      const pageSize = this.options.pageSize ?? 500;
-      let after: { startedAt: Date; id: string } | undefined;
-      for (;;) {
-        const page = await this.options.repository.listLive(pageSize, after);
-        for (const region of page.unavailableRegions) unavailable.add(region);
-        for (const room of page.rooms) {
-          snapshot.set(room.id, {
-            id: room.id,
-            // Stored IDs are validated `<region>_<rest>` (the rooms table's constraints).
-            region: regionOf(room.id) ?? '',
-            startedAt: room.startedAt,
-          });
+      await this.scanLive(snapshot, unavailable);
+      await this.scanEnded(snapshot, unavailable);
+      const now = this.now();
+      for (const [id, room] of this.sets.live) {
+        if (unavailable.has(room.region)) snapshot.live.set(id, room);
+        else if (!snapshot.live.has(id) && !snapshot.ended.has(id)) {
+          // Live at the last look, on no shard now: it ended and was archived while the feed
+          // missed both (a room never leaves its shard otherwise). When exactly is not known.
+          snapshot.ended.set(id, { ...room, endedAt: new Date(now).toISOString(), onShard: false, leftAt: now });
         }
-        const last = page.rooms.at(-1);
-        if (last === undefined || page.rooms.length < pageSize) break;
-        after = { startedAt: new Date(last.startedAt), id: last.id };
       }
-      // A region that could not be read keeps what the feed and earlier scans said of it.
-      for (const room of this.rooms.values()) if (unavailable.has(room.region)) snapshot.set(room.id, room);
-      for (const change of this.duringScan) applyTo(snapshot, change);
-      this.rooms = snapshot;
+      for (const [id, room] of this.sets.ended) {
+        // Still on a shard we could not read, or off the shards and not yet forgotten: keep it.
+        if (snapshot.ended.has(id) || snapshot.live.has(id)) continue;
+        if (unavailable.has(room.region) || !room.onShard) snapshot.ended.set(id, room);
+        else snapshot.ended.set(id, { ...room, onShard: false, leftAt: now });
+      }
+      for (const change of this.duringScan) this.applyTo(snapshot, change);
+      this.forgetOldEnds(snapshot);
+      this.sets = snapshot;
       this.scanned = true;
-      const result = { rooms: snapshot.size, unavailableRegions: [...unavailable] };
+      const result = {
+        rooms: snapshot.live.size,
+        ended: snapshot.ended.size,
+        unavailableRegions: [...unavailable],
+      };
       if (result.unavailableRegions.length > 0) {
         this.options.logger?.warn(
           result,
@@ -143,16 +182,85 @@ export class OngoingQuery {
       this.duringScan = undefined;
     }
   }
+
+  private async scanLive(snapshot: RoomSets, unavailable: Set<string>): Promise<void> {
+    const pageSize = this.options.pageSize ?? 500;
+    let after: { startedAt: Date; id: string } | undefined;
+    for (;;) {
+      const page = await this.options.repository.listLive(pageSize, after);
+      for (const region of page.unavailableRegions) unavailable.add(region);
+      for (const room of page.rooms) snapshot.live.set(room.id, ongoingOf(room));
+      const last = page.rooms.at(-1);
+      if (last === undefined || page.rooms.length < pageSize) break;
+      after = { startedAt: new Date(last.startedAt), id: last.id };
+    }
+  }
+
+  private async scanEnded(snapshot: RoomSets, unavailable: Set<string>): Promise<void> {
+    const pageSize = this.options.pageSize ?? 500;
+    await Promise.all(
+      this.options.regions.map(async (region) => {
+        if (unavailable.has(region)) return;
+        try {
+          let after: EndedRoomsCursor | undefined;
+          for (;;) {
+            const page = await this.options.repository.listEndedInShard(region, pageSize, after);
+            for (const room of page) snapshot.ended.set(room.id, { ...endedOf(room), onShard: true });
+            const last = page.at(-1);
+            if (last === undefined || page.length < pageSize) break;
+            after = { endedAt: new Date(last.endedAt ?? 0), id: last.id };
+          }
+        } catch (err) {
+          if (!(err instanceof ShardUnavailableError)) throw err;
+          unavailable.add(region);
+        }
+      }),
+    );
+    // A region not read in full keeps what the sets held of it, all of it, not half a scan.
+    for (const set of [snapshot.live, snapshot.ended])
+      for (const [id, room] of set) if (unavailable.has(room.region)) set.delete(id);
+  }
+
+  private applyTo(sets: RoomSets, change: RoomChange): void {
+    const { room } = change;
+    if (room.status === 'live') {
+      // A late copy of a room's start must not bring an ended room back.
+      if (!sets.ended.has(room.id)) sets.live.set(room.id, ongoingOf(room, change.region));
+      return;
+    }
+    sets.live.delete(room.id);
+    const leftAt = change.leftShard === true ? this.now() : undefined;
+    sets.ended.set(room.id, {
+      ...endedOf(room, change.region),
+      onShard: change.leftShard !== true,
+      ...(leftAt === undefined ? {} : { leftAt }),
+    });
+  }
+
+  /** Drops ended rooms that left their shard more than `endedKeepMs` ago. */
+  private forgetOldEnds(sets: RoomSets): void {
+    const cutoff = this.now() - this.options.endedKeepMs;
+    for (const [id, room] of sets.ended) {
+      if (!room.onShard && (room.leftAt ?? 0) < cutoff) sets.ended.delete(id);
+    }
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
 }
 
-function applyTo(rooms: Map<string, OngoingRoom>, change: RoomChange): void {
-  if (change.room.status === 'live') {
-    rooms.set(change.room.id, {
-      id: change.room.id,
-      region: change.region,
-      startedAt: change.room.startedAt,
-    });
-  } else {
-    rooms.delete(change.room.id);
+function checkPartition(index: number, count: number): void {
+  if (!Number.isInteger(index) || !Number.isInteger(count) || index < 0 || index >= count) {
+    throw new RangeError(`partition ${index} of ${count} does not exist`);
   }
+}
+
+function ongoingOf(room: Room, region?: string): OngoingRoom {
+  // Stored IDs are validated `<region>_<rest>` (the rooms table's constraints).
+  return { id: room.id, region: region ?? regionOf(room.id) ?? '', hostId: room.hostId, startedAt: room.startedAt };
+}
+
+function endedOf(room: Room, region?: string): Omit<EndedRoom, 'onShard'> {
+  return { ...ongoingOf(room, region), endedAt: room.endedAt ?? new Date(0).toISOString() };
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
-import { ownsKey, sameView } from './job-partition.ts';
-import { PeriodicTask } from './periodic-task.ts';
+import type { RoomcastMetrics } from '../observability/metrics.ts';
+import { sameView } from './job-partition.ts';
+import { PartitionedRoomJob, type RoomJobRound } from './partitioned-room-job.ts';
+import type { OngoingRooms } from './ports/ongoing-rooms.ts';
 import type { RoomPresence } from './ports/presence.ts';
 import type { MembershipHandle, MembershipView } from './ports/worker-membership.ts';
 import type { RoomEvents } from './room-events.ts';
@@ -9,72 +11,77 @@ import type { RoomEvents } from './room-events.ts';
 export const ONLINE_COUNT_JOB = 'online-count';
 
 /**
- * The worker's online-count broadcast: every interval, each room with members gets an `online`
- * event (`{"count":N}`) when its count changed since the last broadcast. Counts come from the
- * gateways' presence reports, so a dead gateway's members drop out when its report expires.
+ * The worker's online-count broadcast: every interval, each live room of this worker's share of
+ * OngoingQuery (a PartitionedRoomJob) gets an `online` event (`{"count":N}`) when its count
+ * changed since the last broadcast. Counts come from the gateways' presence reports, so a dead
+ * gateway's members drop out when its report expires.
  *
- * Sharded: each worker takes only the rooms of its partition (core/job-partition.ts) under its
- * current membership view, and skips the round while it has none, so every room is broadcast by
- * one worker. After a view change it forgets what it broadcast, so a room it takes over gets its
- * count again even if unchanged since this worker last had it.
+ * After a view change it forgets what it broadcast, so a room it takes over gets its count again
+ * even if unchanged since this worker last had it; a room that leaves the share (it ended, or is
+ * another worker's now) is forgotten.
  */
 export class OnlineCountJob {
   private readonly lastCounts = new Map<string, number>();
   /** The view `lastCounts` was built under. */
   private lastView: MembershipView | undefined;
-  private readonly task: PeriodicTask<void>;
+  private readonly job: PartitionedRoomJob;
 
   constructor(
     private readonly deps: {
-      presence: RoomPresence;
+      presence: Pick<RoomPresence, 'counts'>;
       events: Pick<RoomEvents, 'publishSystem'>;
-      /** This worker's membership of ONLINE_COUNT_JOB: which rooms are its own. */
+      /** This worker's membership of ONLINE_COUNT_JOB. */
       membership: MembershipHandle;
+      ongoing: OngoingRooms;
       intervalMs: number;
       logger: Logger;
+      metrics?: RoomcastMetrics;
     },
   ) {
-    this.task = new PeriodicTask(deps.intervalMs, () => this.runOnce());
+    this.job = new PartitionedRoomJob({
+      name: ONLINE_COUNT_JOB,
+      membership: deps.membership,
+      ongoing: deps.ongoing,
+      intervalMs: deps.intervalMs,
+      logger: deps.logger,
+      ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+      run: (round) => this.broadcast(round),
+    });
   }
 
   start(): void {
-    this.task.start();
+    this.job.start();
   }
 
   stop(): Promise<void> {
-    return this.task.stop();
+    return this.job.stop();
   }
 
   /** One round now, unless one is in progress. */
   async tick(): Promise<void> {
-    await this.task.tick();
+    await this.job.tick();
   }
 
-  private async runOnce(): Promise<void> {
-    const view = this.deps.membership.view();
-    if (view === undefined) return;
+  private async broadcast({ view, share, stillOwner }: RoomJobRound): Promise<void> {
     if (!sameView(this.lastView, view)) {
       this.lastCounts.clear();
       this.lastView = view;
     }
-    try {
-      const rooms = (await this.deps.presence.rooms()).filter((room) => ownsKey(view, room));
-      const counts = await this.deps.presence.counts(rooms);
-      for (const room of this.lastCounts.keys()) if (!counts.has(room)) counts.set(room, 0);
-      for (const [room, count] of counts) {
-        // The view changed or was withdrawn meanwhile: the rest may be someone else's now.
-        if (!sameView(this.deps.membership.view(), view)) return;
-        if (this.lastCounts.get(room) === count) continue;
-        try {
-          await this.deps.events.publishSystem(room, 'online', { count });
-        } catch (err) {
-          this.deps.logger.warn({ err, room }, 'online count broadcast failed');
-        }
-        if (count === 0) this.lastCounts.delete(room);
-        else this.lastCounts.set(room, count);
+    const rooms = share.live.map((room) => room.id);
+    const inShare = new Set(rooms);
+    for (const room of this.lastCounts.keys()) if (!inShare.has(room)) this.lastCounts.delete(room);
+    const counts = await this.deps.presence.counts(rooms);
+    for (const room of rooms) {
+      // The view changed or was withdrawn meanwhile: the rest may be someone else's now.
+      if (!stillOwner()) return;
+      const count = counts.get(room) ?? 0;
+      if (this.lastCounts.get(room) === count) continue;
+      try {
+        await this.deps.events.publishSystem(room, 'online', { count });
+        this.lastCounts.set(room, count);
+      } catch (err) {
+        this.deps.logger.warn({ err, room }, 'online count broadcast failed');
       }
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'online count round failed');
     }
   }
 }

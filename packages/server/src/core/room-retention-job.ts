@@ -1,91 +1,109 @@
 import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
-import { PeriodicTask } from './periodic-task.ts';
+import { inParallel } from './in-parallel.ts';
+import { PartitionedRoomJob, type RoomJobOutcome, type RoomJobRound } from './partitioned-room-job.ts';
+import type { OngoingRooms } from './ports/ongoing-rooms.ts';
 import type { RoomRepository } from './ports/rooms.ts';
+import type { MembershipHandle } from './ports/worker-membership.ts';
+
+/** The retention job's name in the job membership. */
+export const ROOM_RETENTION_JOB = 'room-retention';
 
 const DAY_MS = 86_400_000;
+/** Moves in flight at once: each is one shard transaction plus an archive write. */
+const MOVE_CONCURRENCY = 4;
 
 export interface RoomRetentionOptions {
-  repository: RoomRepository;
-  regions: readonly string[];
+  repository: Pick<RoomRepository, 'moveToArchive'>;
+  membership: MembershipHandle;
+  ongoing: OngoingRooms;
   /** Ended rooms older than this (by `endedAt`) leave the region shards. */
   hotWindowDays: number;
-  /** Rooms per `moveEndedToArchive` call. */
+  /** Rooms moved per round at most, so one round's work is bounded; the next round goes on. */
   batchSize: number;
   intervalMs: number;
   logger: Logger;
   metrics?: RoomcastMetrics;
-  /** Batches per region per run at most, so one run's work is bounded; the next run goes on. */
-  maxBatchesPerRun?: number;
   now?: () => number;
 }
 
-/** What one run did: rooms moved per region, and the regions it could not reach. */
+/** What one round did. */
 export interface RoomRetentionRun {
-  moved: Record<string, number>;
+  outcome: RoomJobOutcome;
+  moved: number;
+  /** Regions of the rooms whose move failed this round (a shard or the archive down): retried next round. */
   failedRegions: string[];
 }
 
 /**
- * The hot-window retention job: every interval, moves the ended rooms that are still in a region
- * shard and ended more than `hotWindowDays` ago to the archive, oldest first, in batches. Ending a
- * room moves it at once, so these are rooms whose move did not finish (archive down, a crash) and
- * rooms ended before the archive existed. Live rooms are never moved.
+ * The hot-window retention job (a PartitionedRoomJob): every interval, moves the ended rooms of
+ * this worker's share that OngoingQuery still sees on their shard and that ended more than
+ * `hotWindowDays` ago to the archive, oldest first. Ending a room moves it at once, so these are
+ * rooms whose move did not finish (archive down, a crash) and rooms ended before the archive
+ * existed. Live rooms are never moved, and no shard is scanned here: OngoingQuery knows which
+ * ended rooms are left on which shard.
  *
- * Safe to run on several workers at once (the repository hands each room to one mover), and each
- * region on its own: a region whose shard is down is logged, counted and retried next run, while
- * the others go on.
+ * A move is idempotent and each room is moved by one mover (the repository's locks), so the
+ * duplicate round a membership change allows is harmless; a room whose shard is down is logged,
+ * counted and retried next round while the others go on.
  */
 export class RoomRetentionJob {
-  private readonly task: PeriodicTask<RoomRetentionRun>;
+  private readonly job: PartitionedRoomJob;
+  private last: Omit<RoomRetentionRun, 'outcome'> = { moved: 0, failedRegions: [] };
 
   constructor(private readonly options: RoomRetentionOptions) {
-    this.task = new PeriodicTask(options.intervalMs, () => this.runOnce());
+    this.job = new PartitionedRoomJob({
+      name: ROOM_RETENTION_JOB,
+      membership: options.membership,
+      ongoing: options.ongoing,
+      intervalMs: options.intervalMs,
+      logger: options.logger,
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      run: (round) => this.move(round),
+    });
   }
 
   /** Runs every interval, without keeping the process alive. */
   start(): void {
-    this.task.start();
+    this.job.start();
   }
 
-  /** Stops the timer and waits for a run in progress, so its stores can be closed after. */
+  /** Stops the timer and waits for a round in progress, so its stores can be closed after. */
   stop(): Promise<void> {
-    return this.task.stop();
+    return this.job.stop();
   }
 
-  /** One run, unless the previous one is still going (then it is skipped, not queued). */
-  tick(): Promise<RoomRetentionRun | undefined> {
-    return this.task.tick();
+  /** One round now (undefined while one is in progress); what it did. */
+  async runOnce(): Promise<RoomRetentionRun | undefined> {
+    this.last = { moved: 0, failedRegions: [] };
+    const outcome = await this.job.tick();
+    return outcome === undefined ? undefined : { outcome, ...this.last };
   }
 
-  /** One run over every region; never rejects. */
-  async runOnce(): Promise<RoomRetentionRun> {
-    const { repository, regions, batchSize, logger, metrics } = this.options;
+  private async move({ share, stillOwner }: RoomJobRound): Promise<void> {
+    const { repository, logger, metrics } = this.options;
     const now = this.options.now?.() ?? Date.now();
-    const endedBefore = new Date(now - this.options.hotWindowDays * DAY_MS);
-    const maxBatches = this.options.maxBatchesPerRun ?? 100;
-    const run: RoomRetentionRun = { moved: {}, failedRegions: [] };
-    await Promise.all(
-      regions.map(async (region) => {
-        let moved = 0;
-        try {
-          for (let batch = 0; batch < maxBatches; batch++) {
-            const n = await repository.moveEndedToArchive(region, { endedBefore, limit: batchSize });
-            moved += n;
-            if (n < batchSize) break;
-          }
-        } catch (err) {
-          run.failedRegions.push(region);
-          metrics?.roomArchiveMoveFailures.inc({ trigger: 'retention' });
-          logger.warn({ err, region }, 'hot-window retention failed for a region; retrying next run');
-        }
-        run.moved[region] = moved;
-        if (moved > 0) {
-          metrics?.roomArchiveMoves.inc({ trigger: 'retention' }, moved);
-          logger.info({ region, moved, endedBefore }, 'moved ended rooms out of the hot window');
-        }
-      }),
-    );
-    return run;
+    const cutoff = now - this.options.hotWindowDays * DAY_MS;
+    const due = share.ended
+      .filter((room) => room.onShard && Date.parse(room.endedAt) < cutoff)
+      .sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt))
+      .slice(0, this.options.batchSize);
+    const failed = new Set<string>();
+    let moved = 0;
+    await inParallel(due, MOVE_CONCURRENCY, async (room) => {
+      if (!stillOwner()) return;
+      try {
+        if (await repository.moveToArchive(room.id)) moved++;
+      } catch (err) {
+        failed.add(room.region);
+        metrics?.roomArchiveMoveFailures.inc({ trigger: 'retention' });
+        logger.warn({ err, room: room.id }, 'hot-window retention could not move a room; retrying next round');
+      }
+    });
+    this.last = { moved, failedRegions: [...failed].sort() };
+    if (moved > 0) {
+      metrics?.roomArchiveMoves.inc({ trigger: 'retention' }, moved);
+      logger.info({ moved, endedBefore: new Date(cutoff) }, 'moved ended rooms out of the hot window');
+    }
   }
 }

@@ -3,19 +3,19 @@ import type { PostgresMode } from './cluster-engines.ts';
 export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--nginx] [--fail-fast]
 
 Starts a local cluster on loopback: PostgreSQL, two Redis shards behind nutcracker, NATS, then
-N gateways, M API nodes, W workers (sharing jobs through ZooKeeper) and one settler as child
-processes; prints the endpoints, and supervises them: a process that dies is restarted (with
+N gateways, M API nodes, W workers (sharing the room jobs through ZooKeeper and OngoingQuery), one
+settler and one OngoingQuery (roomcast ongoing) as child processes; prints the endpoints, and supervises them: a process that dies is restarted (with
 backoff, on its port and data), a drained gateway is replaced by a fresh one.
 Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 
   --gateways N   gateway processes (default 2)
   --apis M       API processes (default 2)
-  --workers W    worker processes (default 1); they split the online-count job through ZooKeeper
+  --workers W    worker processes (default 1); they split the room jobs through ZooKeeper
   --postgres     auto (default): the machine's server on 127.0.0.1:5432 when it lets PGUSER (default:
                  the OS user) create databases, else a private one; machine: only the machine's;
                  private: always a private instance in a temp dir
   --base-port P  API i listens on P+i-1, gateway i on P+100+i-1, worker i on P+200+i-1, the settler
-                 on P+300 (default 8100); 0 picks free ports
+                 on P+300, OngoingQuery on P+310 (default 8100); 0 picks free ports
   --nginx        nginx in front (on P+400): the API routed by room, the gateways at
                  /gateways/<id>/v1/ws (what dispatch names), pull answers through a micro-cache
   --fail-fast    no restarts: the first process that exits unexpectedly (a drained gateway too) stops

@@ -29,6 +29,7 @@ async function rolePorts(options: ClusterOptions): Promise<{
   gateways: number[];
   workers: number[];
   settler: number;
+  ongoing: number;
   nginx: number | undefined;
 }> {
   const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -39,6 +40,7 @@ async function rolePorts(options: ClusterOptions): Promise<{
       gateways: await take(options.gateways),
       workers: await take(options.workers),
       settler: await freePort(),
+      ongoing: await freePort(),
       nginx: options.nginx ? await freePort() : undefined,
     };
   }
@@ -47,9 +49,10 @@ async function rolePorts(options: ClusterOptions): Promise<{
     gateways: range(options.gateways, options.basePort + 100),
     workers: range(options.workers, options.basePort + 200),
     settler: options.basePort + 300,
+    ongoing: options.basePort + 310,
     nginx: options.nginx ? options.basePort + 400 : undefined,
   };
-  const all = [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler];
+  const all = [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler, ports.ongoing];
   if (ports.nginx !== undefined) all.push(ports.nginx);
   for (const port of all) {
     if (!(await portIsFree(port)))
@@ -260,8 +263,11 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       const first = start('api1', 'api', rolesAt.apis[0] as number);
       await unlessStopped(first.ready(READY_TIMEOUT_MS));
     }
+    // The room jobs of the workers and the settler ask OngoingQuery for their share.
+    const ongoingUrl = { ROOMCAST_ONGOING_URLS: `http://127.0.0.1:${rolesAt.ongoing}` };
     if (reason === undefined) {
       const rest = [
+        start('ongoing', 'ongoing', rolesAt.ongoing),
         ...rolesAt.apis.slice(1).map((port, i) => start(`api${i + 2}`, 'api', port)),
         ...rolesAt.gateways.map((port, i) =>
           // One dispatch group per gateway: each room concentrates on one gateway until it is big.
@@ -275,9 +281,9 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
           }),
         ),
         ...rolesAt.workers.map((port, i) =>
-          start(rolesAt.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port),
+          start(rolesAt.workers.length === 1 ? 'worker' : `worker${i + 1}`, 'worker', port, ongoingUrl),
         ),
-        start('settler', 'settler', rolesAt.settler, { ROOMCAST_LOG_LEVEL: 'info' }),
+        start('settler', 'settler', rolesAt.settler, { ROOMCAST_LOG_LEVEL: 'info', ...ongoingUrl }),
       ];
       await unlessStopped(Promise.all(rest.map((r) => r.ready(READY_TIMEOUT_MS))));
     }
@@ -336,6 +342,7 @@ function printEndpoints(run: {
   const gateways = run.roles.filter((r) => r.role === 'gateway');
   const workers = run.roles.filter((r) => r.role === 'worker');
   const settler = run.roles.find((r) => r.role === 'settler');
+  const ongoing = run.roles.find((r) => r.role === 'ongoing');
   const api = apis[0] ? url(apis[0]) : '';
   const webBuilt = existsSync(join(defaultWebRoot(), 'index.html'));
   const lines = [
@@ -347,6 +354,9 @@ function printEndpoints(run: {
     ),
     ...workers.map((w) => `  worker      ${url(w)}/metrics   (${w.name}, pid ${w.pid})`),
     ...(settler ? [`  settler     ${url(settler)}/metrics   (pid ${settler.pid})`] : []),
+    ...(ongoing
+      ? [`  ongoing     ${url(ongoing)}/v1/ongoing   (OngoingQuery, pid ${ongoing.pid}; ${url(ongoing)}/metrics)`]
+      : []),
     ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
     '',
     `  web app     ${api}/  and the ops dashboard ${api}/ops (sign in by pasting a token; the page`,
@@ -378,11 +388,13 @@ function printClusterJson(run: { roles: readonly RoleProcess[]; engines: readonl
   const enginePids = servers.map((s) => s.pid()).filter((pid) => pid !== undefined);
   const worker = run.roles.find((r) => r.role === 'worker');
   const settler = run.roles.find((r) => r.role === 'settler');
+  const ongoing = run.roles.find((r) => r.role === 'ongoing');
   const machine = {
     apis: run.roles.filter((r) => r.role === 'api').map(url),
     gateways: run.roles.filter((r) => r.role === 'gateway').map((r) => `ws://127.0.0.1:${r.port}/v1/ws`),
     worker: worker ? url(worker) : undefined,
     settler: settler ? url(settler) : undefined,
+    ongoing: ongoing ? url(ongoing) : undefined,
     pids: [...run.roles.map((r) => r.pid), ...enginePids],
     roles: run.roles.map((r) => ({ name: r.name, role: r.role, pid: r.pid, port: r.port })),
     enginePids,

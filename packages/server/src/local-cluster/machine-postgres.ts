@@ -37,10 +37,29 @@ export async function openMachinePostgres(opts: {
       reason: `PostgreSQL on ${HOST}:${PORT} refused user "${user}" (${(err as Error).message}; set PGUSER/PGPASSWORD)`,
     };
   }
+  // The rooms change feed (roomcast ongoing) reads the shards through logical replication.
+  const level = await admin.query<{ wal_level: string }>('SHOW wal_level').catch(() => undefined);
+  if (level?.rows[0]?.wal_level !== 'logical') {
+    await admin.end().catch(() => undefined);
+    return {
+      ok: false,
+      reason: `PostgreSQL on ${HOST}:${PORT} runs wal_level = ${level?.rows[0]?.wal_level ?? 'unknown'}, and the rooms change feed needs logical`,
+    };
+  }
   const created: string[] = [];
   const drop = async (client: pg.Client) => {
-    for (const db of created.splice(0))
+    for (const db of created.splice(0)) {
+      // A database with replication slots cannot be dropped: stop their readers, drop the slots.
+      await client.query(
+        `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`,
+        [db],
+      );
+      await client.query(
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
+        [db],
+      );
       await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(db)} WITH (FORCE)`);
+    }
   };
   try {
     for (const name of opts.databases) {

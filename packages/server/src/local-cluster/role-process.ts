@@ -16,9 +16,9 @@ export interface RoleExit {
  * (appended to, so a restarted role's log goes on in the same file).
  */
 export interface RoleProcess {
-  /** `api1`, `gw2`, `worker`, `settler`. */
+  /** `api1`, `gw2`, `worker`, `settler`, `ongoing`. */
   readonly name: string;
-  readonly role: 'api' | 'gateway' | 'worker' | 'settler';
+  readonly role: 'api' | 'gateway' | 'worker' | 'settler' | 'ongoing';
   /** Where it serves HTTP: the API or WebSocket, and `/healthz`, `/readyz`, `/metrics` (every role). */
   readonly port: number;
   readonly pid: number;

@@ -300,6 +300,30 @@ export class RoomcastMetrics {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  readonly jobRounds = new Counter({
+    name: 'roomcast_job_rounds_total',
+    help: 'Rounds of a sharded room job, by job and outcome (ran; no_view: no membership view; not_ready: OngoingQuery had no complete scan; unavailable: no OngoingQuery answered; failed).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly jobShareRooms = new Gauge({
+    name: 'roomcast_job_share_rooms',
+    help: "Rooms in this member's share at its last round, by job and set (live, ended).",
+    labelNames: ['job', 'set'] as const,
+    registers: [this.registry],
+  });
+  readonly idleRoomsEnded = new Counter({
+    name: 'roomcast_idle_rooms_ended_total',
+    help: 'Rooms the idle-room check ended, by reason (max_live: live longer than rooms.maxLiveHours; host_absent: no host connection for rooms.hostAbsentEndMs).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly settlementPickups = new Counter({
+    name: 'roomcast_settlement_pickups_total',
+    help: 'Ended rooms the settlement pick-up closed and settled from its share of OngoingQuery, by outcome (ok: closed and settled, now or before; failed: retried next round).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true)

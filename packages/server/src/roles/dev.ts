@@ -1,14 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { DevTokenIssuer } from '../adapters/auth/dev-token-issuer.ts';
+import {
+  InProcessRoomChangeFeed,
+  ObservedRoomRepository,
+} from '../adapters/memory/in-process-room-change-feed.ts';
 import { SingleMemberMembership } from '../adapters/memory/single-member-membership.ts';
 import type { LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
 import { buildHttpApp } from '../api/http-app.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastCore } from '../core/core.ts';
+import { OngoingQuery } from '../core/ongoing-query.ts';
 import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
-import { RoomRetentionJob } from '../core/room-retention-job.ts';
+import { ROOM_IDLE_JOB, RoomIdleJob } from '../core/room-idle-job.ts';
+import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../core/room-retention-job.ts';
+import { SETTLEMENT_PICKUP_JOB, SettlementPickup } from '../core/settlement-pickup.ts';
 import { Settler } from '../core/settler.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
@@ -26,6 +33,12 @@ export interface RunningServer {
   core: RoomcastCore;
   /** The hot-window retention job, running on its interval; tests may call `runOnce`. */
   retention: RoomRetentionJob;
+  /** OngoingQuery, in-process: the live and ended rooms every room job takes its share of. */
+  ongoing: OngoingQuery;
+  /** The idle-room check, running on its interval; tests may call `tick`. */
+  idleRooms: RoomIdleJob;
+  /** The settlement pick-up, running on the settler's interval; tests may call `tick`. */
+  settlementPickup: SettlementPickup;
   /** The gift outbox relay, running on its interval; tests may call `runOnce`. */
   relay: OutboxRelay;
   /** The settler, running on its interval; tests may call `runOnce`. */
@@ -52,31 +65,57 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     config.jwt.secret ?? (config.jwt.jwksUrl === undefined ? await devJwtSecret(dataDir) : undefined);
   const metrics = new RoomcastMetrics();
   const roomsLogger = logger.child({ component: 'rooms' });
-  const infra = await openInfrastructure(config, logger, metrics);
-  const { repository, ledger, collections } = infra;
+  const opened = await openInfrastructure(config, logger, metrics);
+  // Every room write of this process reaches the in-process change feed OngoingQuery follows.
+  const feed = new InProcessRoomChangeFeed();
+  const repository = new ObservedRoomRepository(opened.repository, feed);
+  const infra = { ...opened, repository };
+  const { ledger, collections } = infra;
   const core = createCoreOn(infra, config, metrics, logger);
   const verifier = createVerifier(config, secret);
   const gateway = await startGatewayCore(config, core, metrics, logger, verifier);
+  const ongoing = new OngoingQuery({
+    repository,
+    feed,
+    regions: config.regions,
+    rescanMs: config.ongoing.rescanMs,
+    endedKeepMs: config.ongoing.endedKeepMs,
+    logger: roomsLogger,
+  });
+  await ongoing.start();
   // One process: it is the only member of every sharded job.
   const membership = new SingleMemberMembership();
+  const workerLogger = logger.child({ component: 'worker' });
   const onlineCounts = new OnlineCountJob({
     presence: collections.presence,
     events: core.events,
     membership: await membership.join(ONLINE_COUNT_JOB),
+    ongoing,
     intervalMs: config.worker.onlineIntervalMs,
-    logger: logger.child({ component: 'worker' }),
+    logger: workerLogger,
+    metrics,
   });
-  onlineCounts.start();
+  const idleRooms = new RoomIdleJob({
+    rooms: core.rooms,
+    registry: collections.registry,
+    membership: await membership.join(ROOM_IDLE_JOB),
+    ongoing,
+    intervalMs: config.rooms.idleCheckIntervalMs,
+    maxLiveMs: config.rooms.maxLiveHours * 3_600_000,
+    hostAbsentMs: config.rooms.hostAbsentEndMs,
+    logger: workerLogger,
+    metrics,
+  });
   const retention = new RoomRetentionJob({
     repository,
-    regions: config.regions,
+    membership: await membership.join(ROOM_RETENTION_JOB),
+    ongoing,
     hotWindowDays: config.rooms.hotWindowDays,
     batchSize: config.rooms.retentionBatchSize,
     intervalMs: config.rooms.retentionIntervalMs,
     logger: roomsLogger,
     metrics,
   });
-  retention.start();
   const ledgerLogger = logger.child({ component: 'ledger' });
   const relay = new OutboxRelay({
     outbox: ledger.outbox,
@@ -87,18 +126,28 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     logger: ledgerLogger,
     metrics,
   });
-  relay.start();
   const pruning = createReplayPruningJob(ledger, config, logger, metrics);
-  pruning.start();
+  const settlerLogger = logger.child({ component: 'settler' });
   const settler = new Settler({
     store: ledger.settlements,
     ledger: ledger.ledger,
     rooms: repository,
     ...config.settler,
-    logger: logger.child({ component: 'settler' }),
+    logger: settlerLogger,
     metrics,
   });
-  settler.start();
+  const settlementPickup = new SettlementPickup({
+    ledger: ledger.ledger,
+    settle: (room) => settler.settleRoom(room),
+    membership: await membership.join(SETTLEMENT_PICKUP_JOB),
+    ongoing,
+    intervalMs: config.settler.intervalMs,
+    concurrency: config.settler.concurrency,
+    logger: settlerLogger,
+    metrics,
+  });
+  const jobs = [onlineCounts, idleRooms, retention, relay, pruning, settler, settlementPickup];
+  for (const job of jobs) job.start();
 
   const app = buildHttpApp({
     config,
@@ -120,17 +169,17 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     gateway,
     core,
     retention,
+    ongoing,
+    idleRooms,
+    settlementPickup,
     relay,
     settler,
     ledger,
     close: (options = {}) => {
       closing ??= (async () => {
-        await onlineCounts.stop();
+        for (const job of jobs) await job.stop();
         await membership.close();
-        await retention.stop();
-        await relay.stop();
-        await pruning.stop();
-        await settler.stop();
+        await ongoing.close();
         if (options.drain === true) await gateway.drain(config.gateway.drainDeadlineMs);
         await gateway.stop();
         await ws.close();

@@ -29,8 +29,9 @@ const MAX_PARTITIONS = 1_024;
 /**
  * `roomcast ongoing`: OngoingQuery as a role. Holds the live rooms of every region shard (a full
  * scan every `ongoing.rescanMs`, the rooms change feed in between, through this instance's
- * replication slots) and answers `GET /v1/ongoing?index=I&count=N` — partition I of N, for an
- * admin or service token — from memory. Serves `/healthz`, `/readyz` (ready once a scan completed)
+ * replication slots) and answers `GET /v1/ongoing?index=I&count=N` — partition I of N of the live
+ * rooms (`rooms`) and of the ended rooms still on a shard or ended within `ongoing.endedKeepMs`
+ * (`ended`), for an admin or service token — from memory. Serves `/healthz`, `/readyz` (ready once a scan completed)
  * and `/metrics` (`roomcast_ongoing_rooms`, `roomcast_feed_slot_lag_bytes{region}`).
  */
 export async function startOngoing(config: RoomcastConfig, logger: Logger): Promise<RunningOngoing> {
@@ -54,7 +55,14 @@ export async function startOngoing(config: RoomcastConfig, logger: Logger): Prom
     consumer,
     logger: logger.child({ component: 'rooms-feed' }),
   });
-  const query = new OngoingQuery({ repository: rooms, feed, rescanMs: config.ongoing.rescanMs, logger });
+  const query = new OngoingQuery({
+    repository: rooms,
+    feed,
+    regions: config.regions,
+    rescanMs: config.ongoing.rescanMs,
+    endedKeepMs: config.ongoing.endedKeepMs,
+    logger,
+  });
   const metrics = new RoomcastMetrics();
   const verifier = createVerifier(config, config.jwt.secret);
   const app = buildHttpServer({ config, metrics, logger });
@@ -88,9 +96,14 @@ export async function startOngoing(config: RoomcastConfig, logger: Logger): Prom
     ) {
       fail('bad_request', `index and count must be integers with 0 ≤ index < count ≤ ${MAX_PARTITIONS}`);
     }
-    const part = query.partition(index, count);
     metrics.ongoingRooms.set(query.size);
-    return { ready: query.ready, total: query.size, rooms: part };
+    return {
+      ready: query.ready,
+      total: query.size,
+      rooms: query.partition(index, count),
+      endedTotal: query.endedSize,
+      ended: query.endedPartition(index, count),
+    };
   });
   const lag = setInterval(() => {
     void listFeedSlots(shards)

@@ -4,8 +4,11 @@ import { createPostgresRoomRepository } from '../adapters/sql/room-repositories.
 import { buildHttpServer, listen } from '../api/http-server.ts';
 import { registerOpsEndpoints } from '../api/routes/ops-routes.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
+import type { JobMembership } from '../core/ports/worker-membership.ts';
+import { SETTLEMENT_PICKUP_JOB, SettlementPickup } from '../core/settlement-pickup.ts';
 import { Settler } from '../core/settler.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
+import { openJobMembership, openOngoingRooms } from './job-wiring.ts';
 
 /** A running `roomcast settler`. */
 export interface RunningSettler {
@@ -28,6 +31,10 @@ export class SettlerConfigError extends Error {
  * (`rooms.shards`, `rooms.archive`), which it asks whether rooms the ledger still has open have
  * ended. Stateless: run several for availability (they share the work, never pay twice) and kill
  * any of them at any point; a restarted one finishes what the killed one left.
+ *
+ * With `ongoing.urls` it also runs the settlement pick-up: it registers in the `settlement` job
+ * membership (`coordination.engine`) and settles its share of the rooms OngoingQuery saw end, at
+ * once. Without, it warns and settles through its claims and reconciliation alone.
  *
  * Serves `/healthz`, `/readyz` (pings the ledger and the rooms store) and `/metrics` on
  * `host:port`, like every role, so it can be probed and scraped.
@@ -77,7 +84,36 @@ export async function startSettler(config: RoomcastConfig, logger: Logger): Prom
     logger,
     metrics,
   });
+  let membership: JobMembership | undefined;
+  let pickup: SettlementPickup | undefined;
+  try {
+    if (config.ongoing.urls.length > 0) {
+      const ongoing = openOngoingRooms(config, 'settler');
+      membership = await openJobMembership(config, logger, 'settler');
+      pickup = new SettlementPickup({
+        ledger: ledger.ledger,
+        settle: (room) => settler.settleRoom(room),
+        membership: await membership.join(SETTLEMENT_PICKUP_JOB),
+        ongoing,
+        intervalMs: config.settler.intervalMs,
+        concurrency: config.settler.concurrency,
+        logger,
+        metrics,
+      });
+    } else {
+      logger.warn(
+        'ongoing.urls is not set: the settlement pick-up is off; ended rooms are settled by claims and reconciliation only',
+      );
+    }
+  } catch (err) {
+    await membership?.close().catch(() => undefined);
+    await app.close();
+    await ledger.close();
+    await rooms.close();
+    throw err;
+  }
   settler.start();
+  pickup?.start();
   // Right away too: a restarted settler should not wait an interval to finish a killed one's work.
   void settler.tick();
   let closing: Promise<void> | undefined;
@@ -87,6 +123,8 @@ export async function startSettler(config: RoomcastConfig, logger: Logger): Prom
     close: () => {
       closing ??= (async () => {
         await settler.stop();
+        await pickup?.stop();
+        await membership?.close();
         await app.close();
         await ledger.close();
         await rooms.close();

@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
-import { SingleMemberMembership } from '../adapters/memory/single-member-membership.ts';
-import { ZookeeperMembership } from '../adapters/zookeeper/zookeeper-membership.ts';
 import { buildHttpApp } from '../api/http-app.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 
 import { fail } from '../core/errors.ts';
 import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
-import type { JobMembership, MembershipView } from '../core/ports/worker-membership.ts';
-import { RoomRetentionJob } from '../core/room-retention-job.ts';
+import type { JobMembership } from '../core/ports/worker-membership.ts';
+import { ROOM_IDLE_JOB, RoomIdleJob } from '../core/room-idle-job.ts';
+import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../core/room-retention-job.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import {
   assertClusterConfig,
@@ -16,6 +15,7 @@ import {
   createReplayPruningJob,
   openInfrastructure,
 } from './infrastructure.ts';
+import { openJobMembership, openOngoingRooms } from './job-wiring.ts';
 import { createVerifier, listen } from './role-http.ts';
 
 /** A running `roomcast worker`. */
@@ -30,39 +30,47 @@ export interface RunningWorker {
 }
 
 /**
- * `roomcast worker`: the periodic jobs — the online count broadcast (from the gateways' presence
- * reports), hot-window retention of the rooms shards, and the gift outbox relay — plus its ops
- * endpoints. The relay and retention are safe to run in several workers (leases, transactions);
- * the online broadcast is sharded: with `coordination.engine` zookeeper each worker takes its
- * partition of the rooms; with `single` (a warning) this worker takes all, so run only one.
+ * `roomcast worker`: the periodic jobs. The room jobs — the online count broadcast (from the
+ * gateways' presence reports), the idle-room check and the hot-window retention — are sharded
+ * jobs (PartitionedRoomJob): each worker registers in the job's membership (`coordination.engine`
+ * zookeeper; with `single`, a warning, this worker takes every room, so run only one) and asks
+ * the `roomcast ongoing` instances (`ongoing.urls`) for its share. The gift outbox relay and the
+ * replay pruning are safe on several workers as they are (leases, transactions).
  */
 export async function startWorker(config: RoomcastConfig, logger: Logger): Promise<RunningWorker> {
   assertClusterConfig(config, 'worker');
+  const ongoing = openOngoingRooms(config, 'worker');
   const metrics = new RoomcastMetrics();
   const infra = await openInfrastructure(config, logger, metrics);
   let membership: JobMembership | undefined;
   try {
     const core = createCoreOn(infra, config, metrics, logger);
     const workerLogger = logger.child({ component: 'worker' });
-    membership = await openJobMembership(config, workerLogger);
-    const onlineMember = await membership.join(ONLINE_COUNT_JOB);
-    const showView = (view: MembershipView | undefined) => {
-      metrics.workerMembers.set({ job: ONLINE_COUNT_JOB }, view?.count ?? 0);
-      metrics.workerIndex.set({ job: ONLINE_COUNT_JOB }, view?.index ?? -1);
-      workerLogger.info({ job: ONLINE_COUNT_JOB, view: view ?? null }, 'job membership changed');
-    };
-    showView(onlineMember.view());
-    onlineMember.onChange(showView);
+    membership = await openJobMembership(config, workerLogger, 'worker');
     const onlineCounts = new OnlineCountJob({
       presence: infra.collections.presence,
       events: core.events,
-      membership: onlineMember,
+      membership: await membership.join(ONLINE_COUNT_JOB),
+      ongoing,
       intervalMs: config.worker.onlineIntervalMs,
       logger: workerLogger,
+      metrics,
+    });
+    const idleRooms = new RoomIdleJob({
+      rooms: core.rooms,
+      registry: infra.collections.registry,
+      membership: await membership.join(ROOM_IDLE_JOB),
+      ongoing,
+      intervalMs: config.rooms.idleCheckIntervalMs,
+      maxLiveMs: config.rooms.maxLiveHours * 3_600_000,
+      hostAbsentMs: config.rooms.hostAbsentEndMs,
+      logger: workerLogger,
+      metrics,
     });
     const retention = new RoomRetentionJob({
       repository: infra.repository,
-      regions: config.regions,
+      membership: await membership.join(ROOM_RETENTION_JOB),
+      ongoing,
       hotWindowDays: config.rooms.hotWindowDays,
       batchSize: config.rooms.retentionBatchSize,
       intervalMs: config.rooms.retentionIntervalMs,
@@ -94,10 +102,8 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
       routes: 'ops',
     });
     const { port, url } = await listen(app, config);
-    onlineCounts.start();
-    retention.start();
-    relay.start();
-    pruning.start();
+    const jobs = [onlineCounts, idleRooms, retention, relay, pruning];
+    for (const job of jobs) job.start();
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -106,11 +112,8 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
       relay,
       close: () => {
         closing ??= (async () => {
-          await onlineCounts.stop();
+          for (const job of jobs) await job.stop();
           await membership?.close();
-          await retention.stop();
-          await relay.stop();
-          await pruning.stop();
           await app.close();
           await infra.close();
         })();
@@ -122,21 +125,4 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
     await infra.close().catch(() => undefined);
     throw err;
   }
-}
-
-/** The coordination store `coordination.engine` names, for the sharded jobs. */
-async function openJobMembership(config: RoomcastConfig, logger: Logger): Promise<JobMembership> {
-  const { coordination } = config;
-  if (coordination.engine === 'single') {
-    logger.warn(
-      'coordination.engine is single: this worker broadcasts every room, so run only one worker (or set ROOMCAST_COORDINATION_ENGINE=zookeeper)',
-    );
-    return new SingleMemberMembership();
-  }
-  return ZookeeperMembership.open({
-    connect: coordination.zookeeperConnect,
-    pathPrefix: coordination.pathPrefix,
-    sessionTimeoutMs: coordination.sessionTimeoutMs,
-    onError: (err, job) => logger.warn({ err, job }, 'ZooKeeper membership call failed; retrying'),
-  });
 }

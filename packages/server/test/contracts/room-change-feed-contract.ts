@@ -84,6 +84,22 @@ export function describeRoomChangeFeedContract(
       expect(ended?.endedAt).not.toBeNull();
     });
 
+    it('tells when an ended room leaves its shard for the archive, with its last record', async () => {
+      const seen = collector();
+      await open(consumer()).start(seen.handle);
+      const room = await startRoom('eu');
+      const ended = await fx().repository.end(room.id, new Date());
+      await fx().repository.moveToArchive(room.id);
+      const mine = () => seen.changes.filter((c) => c.room.id === room.id);
+      await eventually('the move', () => mine().some((c) => c.leftShard === true), { seen: () => mine() });
+      expect(mine().map((c) => [c.room.status, c.leftShard ?? false])).toEqual([
+        ['live', false],
+        ['ended', false],
+        ['ended', true],
+      ]);
+      expect(mine()[2]).toEqual({ region: 'eu', room: ended, leftShard: true });
+    });
+
     it('keeps commit order within a region, and delivers every region', async () => {
       const seen = collector();
       await open(consumer()).start(seen.handle);

@@ -246,6 +246,39 @@ export function describeRoomsContract(
       expect(seen.slice(0, 5)).toEqual(expected);
     });
 
+    it("listEndedInShard lists one region's ended rooms still on its shard, oldest end first, with a cursor", async () => {
+      // Ends two centuries ahead: every other test's ended rooms sort before these.
+      const base = new Date('2200-01-01T00:00:00.000Z').getTime();
+      const at = (offsetMs: number) => new Date(base + offsetMs);
+      const make = async (region: string, endedAt?: Date) => {
+        const room = await rooms().create(newRoom(region));
+        return endedAt === undefined ? room : ((await rooms().end(room.id, endedAt)) as Room);
+      };
+      const late = await make('eu', at(2));
+      const tiedA = await make('eu', at(1));
+      const tiedB = await make('eu', at(1));
+      const moved = await make('eu', at(1));
+      await make('eu');
+      await make('us', at(1));
+      await rooms().moveToArchive(moved.id);
+      const ties = [tiedA, tiedB].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+      const after = { endedAt: at(0), id: '' };
+      const first = await rooms().listEndedInShard('eu', 2, after);
+      const last = first.at(-1) as Room;
+      const rest = await rooms().listEndedInShard('eu', 2, {
+        endedAt: new Date(last.endedAt as string),
+        id: last.id,
+      });
+
+      expect(first).toEqual(ties);
+      expect(rest).toEqual([late]);
+      expect(await rooms().listEndedInShard('eu', 0)).toEqual([]);
+      const all = await rooms().listEndedInShard('eu', 10_000);
+      expect(all.every((room) => room.status === 'ended' && room.id.startsWith('eu_'))).toBe(true);
+      expect(all.map((room) => room.id)).not.toContain(moved.id);
+    });
+
     it('ping resolves while every shard answers', async () => {
       await expect(rooms().ping()).resolves.toBeUndefined();
     });

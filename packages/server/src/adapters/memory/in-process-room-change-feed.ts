@@ -2,7 +2,13 @@ import type { Room } from '@roomcast/protocol';
 import { regionOf } from '@roomcast/protocol';
 import type { RoomChange, RoomChangeFeed, RoomChangeHandler } from '../../core/ports/room-change-feed.ts';
 import type { SeqRange } from '../../core/ports/room-history.ts';
-import type { LiveRoomsCursor, LiveRoomsPage, NewRoom, RoomRepository } from '../../core/ports/rooms.ts';
+import type {
+  EndedRoomsCursor,
+  LiveRoomsCursor,
+  LiveRoomsPage,
+  NewRoom,
+  RoomRepository,
+} from '../../core/ports/rooms.ts';
 
 /**
  * The rooms change feed of `roomcast dev`: the process's own room writes, told by
@@ -31,9 +37,9 @@ export class InProcessRoomChangeFeed implements RoomChangeFeed {
   }
 
   /** A room write committed (ObservedRoomRepository calls this). */
-  record(region: string, room: Room): void {
+  record(region: string, room: Room, leftShard = false): void {
     if (this.handler === undefined || this.closed) return;
-    this.queue.push({ region, room });
+    this.queue.push(leftShard ? { region, room, leftShard } : { region, room });
     void this.drain();
   }
 
@@ -55,7 +61,10 @@ export class InProcessRoomChangeFeed implements RoomChangeFeed {
   }
 }
 
-/** A RoomRepository that tells an in-process feed about every room it created, ended or retitled. */
+/**
+ * A RoomRepository that tells an in-process feed about every room it created, ended, retitled or
+ * moved to the archive by ID.
+ */
 export class ObservedRoomRepository implements RoomRepository {
   constructor(
     private readonly inner: RoomRepository,
@@ -82,12 +91,24 @@ export class ObservedRoomRepository implements RoomRepository {
     return this.inner.reserve(room, above, count);
   }
 
-  moveToArchive(id: string): Promise<boolean> {
-    return this.inner.moveToArchive(id);
+  async moveToArchive(id: string): Promise<boolean> {
+    const moved = await this.inner.moveToArchive(id);
+    // The archive's copy is the room's last record; telling a room that was archived before
+    // again is harmless (consumers are idempotent).
+    if (moved) {
+      const room = await this.inner.get(id);
+      if (room !== undefined) this.feed.record(regionOf(id) ?? '', room, true);
+    }
+    return moved;
   }
 
+  /** Rooms moved this way are not told one by one: the feed's consumers learn of them at their next scan. */
   moveEndedToArchive(region: string, options: { endedBefore: Date; limit: number }): Promise<number> {
     return this.inner.moveEndedToArchive(region, options);
+  }
+
+  listEndedInShard(region: string, limit: number, after?: EndedRoomsCursor): Promise<Room[]> {
+    return this.inner.listEndedInShard(region, limit, after);
   }
 
   listLive(limit: number, after?: LiveRoomsCursor): Promise<LiveRoomsPage> {

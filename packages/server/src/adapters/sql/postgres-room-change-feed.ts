@@ -105,8 +105,8 @@ export class PostgresRoomChangeFeed implements RoomChangeFeed {
     service.on('data', async (lsn: string, message: Pgoutput.Message) => {
       if (failed) return;
       try {
-        const room = roomOf(message, shard.schema);
-        if (room !== undefined) await handler({ region, room });
+        const change = changeOf(message, shard.schema);
+        if (change !== undefined) await handler({ region, ...change });
         acked = lsn;
         await service.acknowledge(lsn);
       } catch (err) {
@@ -248,11 +248,24 @@ export async function listFeedSlots(shards: ReadonlyMap<string, FeedShard>): Pro
   return slots;
 }
 
-/** The room an insert or update of the shard's rooms table wrote; undefined for anything else. */
-function roomOf(message: Pgoutput.Message, schema: string): Room | undefined {
-  if (message.tag !== 'insert' && message.tag !== 'update') return undefined;
+/**
+ * The room an insert, update or delete of the shard's rooms table wrote or removed; undefined for
+ * anything else. Deletes carry the whole old row (the table's REPLICA IDENTITY FULL).
+ */
+function changeOf(
+  message: Pgoutput.Message,
+  schema: string,
+): { room: Room; leftShard?: true } | undefined {
+  if (message.tag !== 'insert' && message.tag !== 'update' && message.tag !== 'delete') return undefined;
   if (message.relation.schema !== schema || message.relation.name !== 'rooms') return undefined;
-  const row = message.new as Record<string, unknown>;
+  if (message.tag === 'delete') {
+    if (message.old === null) return undefined;
+    return { room: roomOf(message.old as Record<string, unknown>), leftShard: true };
+  }
+  return { room: roomOf(message.new as Record<string, unknown>) };
+}
+
+function roomOf(row: Record<string, unknown>): Room {
   const time = (value: unknown): string =>
     (value instanceof Date ? value : new Date(String(value))).toISOString();
   return {

@@ -2,6 +2,7 @@ import { type Room, regionOf } from '@roomcast/protocol';
 import type { SeqRange } from '../../core/ports/room-history.ts';
 import {
   ArchiveUnavailableError,
+  type EndedRoomsCursor,
   HostHasLiveRoomError,
   type LiveRoomsCursor,
   type LiveRoomsPage,
@@ -217,6 +218,30 @@ export class SqlRoomRepository implements RoomRepository, SeqReservations {
       else throw result.reason;
     });
     return { rooms: rooms.sort(newestFirst).slice(0, limit), unavailableRegions };
+  }
+
+  async listEndedInShard(region: string, limit: number, after?: EndedRoomsCursor): Promise<Room[]> {
+    const shard = this.shards.get(region);
+    if (!shard) throw new Error(`no rooms shard configured for region ${region}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be a whole number, got ${limit}`);
+    if (limit === 0) return [];
+    // The partial index rooms_ended_oldest_first serves both forms.
+    const { rows } = await this.onShard(shard, () =>
+      after === undefined
+        ? shard.client.query<RoomRow>(
+            `SELECT ${SHARD_COLUMNS} FROM ${shard.table}
+             WHERE status = 'ended' ORDER BY ended_at, id LIMIT $1`,
+            [limit],
+          )
+        : shard.client.query<RoomRow>(
+            `SELECT ${SHARD_COLUMNS} FROM ${shard.table}
+             WHERE status = 'ended' AND (ended_at, id) > ($2, $3)
+             ORDER BY ended_at, id LIMIT $1`,
+            [limit, after.endedAt, after.id],
+          ),
+    );
+    return rows.map(toRoom);
   }
 
   /** SeqReservations, in the room's region shard: one upsert, atomic and durable at COMMIT. */

@@ -4,6 +4,11 @@ import type { Room } from '@roomcast/protocol';
 export interface RoomChange {
   region: string;
   room: Room;
+  /**
+   * The room left its region shard (its move to the archive committed); `room` is its last
+   * record there. Absent for the changes that keep it on the shard (started, retitled, ended).
+   */
+  leftShard?: true;
 }
 
 /** Receives changes in commit order per region; the feed acknowledges them once it resolves. */

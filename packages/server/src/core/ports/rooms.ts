@@ -16,6 +16,12 @@ export interface LiveRoomsCursor {
   id: string;
 }
 
+/** Where a page of ended rooms still on a shard continues: strictly after this room, oldest end first. */
+export interface EndedRoomsCursor {
+  endedAt: Date;
+  id: string;
+}
+
 /** One page of live rooms across the region shards. */
 export interface LiveRoomsPage {
   /** Newest first (by `startedAt`, then `id`, both descending). */
@@ -88,6 +94,10 @@ export class ArchiveUnavailableError extends StoreUnavailableError {
  * - `listLive` returns live rooms of all reachable shards, newest first, at most `limit`, strictly
  *   after `after` when given (keyset paging). A shard that cannot be reached does not fail the
  *   call: its region is listed in `unavailableRegions` instead.
+ * - `listEndedInShard` returns up to `limit` ended rooms still on one region's shard (not moved to
+ *   the archive yet), oldest end first (then by ID), strictly after `after` when given; a shard
+ *   that cannot be reached rejects with ShardUnavailableError. OngoingQuery's scans read it, so
+ *   jobs need not.
  * - It keeps each room's durable seq ceiling (SeqReservations) in the room's region shard, for
  *   live and ended rooms alike; a shard that cannot be reached rejects with ShardUnavailableError.
  */
@@ -99,6 +109,7 @@ export interface RoomRepository extends SeqReservations {
   moveToArchive(id: string): Promise<boolean>;
   moveEndedToArchive(region: string, options: { endedBefore: Date; limit: number }): Promise<number>;
   listLive(limit: number, after?: LiveRoomsCursor): Promise<LiveRoomsPage>;
+  listEndedInShard(region: string, limit: number, after?: EndedRoomsCursor): Promise<Room[]>;
   /** Resolves when every shard and the archive answer; used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
