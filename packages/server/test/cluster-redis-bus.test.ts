@@ -128,14 +128,17 @@ beforeAll(async () => {
     const first = await spawnRoomcast('api', settings);
     processes.push(first);
     await first.ready(30_000);
+    // The workers' room jobs ask OngoingQuery for their share of the rooms.
+    const ongoing = await spawnRoomcast('ongoing', settings);
+    processes.push(ongoing);
     const rest = await Promise.all([
       spawnRoomcast('api', settings),
       spawnRoomcast('gateway', { ...settings, ROOMCAST_GATEWAY_ID: 'gw-a', ROOMCAST_GATEWAY_GROUP: 'a' }),
       spawnRoomcast('gateway', { ...settings, ROOMCAST_GATEWAY_ID: 'gw-b', ROOMCAST_GATEWAY_GROUP: 'b' }),
-      spawnRoomcast('worker', settings),
+      spawnRoomcast('worker', { ...settings, ROOMCAST_ONGOING_URLS: ongoing.url }),
     ]);
     processes.push(...rest);
-    await Promise.all(rest.map((p) => p.ready(30_000)));
+    await Promise.all([ongoing, ...rest].map((p) => p.ready(30_000)));
     apis = processes.filter((p) => p.role === 'api');
     gateways = processes.filter((p) => p.role === 'gateway');
     hostToken = await token('us_host');

@@ -153,9 +153,9 @@ describe('roomcast cluster', () => {
     expect(output).not.toContain(SECRET);
   });
 
-  it('gives every role, the settler too, a port with /readyz', async () => {
+  it('gives every role, the settler and OngoingQuery too, a port with /readyz', async () => {
     const roles = (endpoints as Endpoints).roles;
-    expect(roles.map((r) => r.role)).toContain('settler');
+    expect(roles.map((r) => r.role)).toEqual(expect.arrayContaining(['settler', 'ongoing']));
     for (const role of roles) expect([role.name, await answersReady(role.port)]).toEqual([role.name, true]);
   });
 
@@ -320,9 +320,9 @@ describe('roomcast cluster', () => {
 
   it('stops everything it started on SIGINT and exits 0', async () => {
     const pids = current().pids;
-    // 2 gateways, 1 API, 2 workers, settler, 2 Redis shards, nutcracker, NATS, ZooKeeper, PostgreSQL,
-    // 2 memcached clusters of 3 nodes, nginx.
-    expect(pids).toHaveLength(19);
+    // 2 gateways, 1 API, 2 workers, settler, ongoing, 2 Redis shards, nutcracker, NATS, ZooKeeper,
+    // PostgreSQL, 2 memcached clusters of 3 nodes, nginx.
+    expect(pids).toHaveLength(20);
     expect(pids.every(alive)).toBe(true);
     // And every process it ever ran, the restarted ones' predecessors too.
     const everyPid = [...new Set(states().flatMap((s) => s.pids))];

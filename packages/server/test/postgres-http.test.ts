@@ -159,7 +159,7 @@ describe('rooms API on PostgreSQL shards', () => {
     expect(stranger.status).toBe(401);
   });
 
-  it('moves ended rooms out of the hot window, never live ones, once even with several workers', async () => {
+  it('moves ended rooms out of the hot window, never live ones, as OngoingQuery finds them on the shard', async () => {
     const old = new Date(Date.now() - 40 * 86_400_000);
     const recent = new Date(Date.now() - 86_400_000);
     const ids = { oldEnded: `us_old-${n++}`, recentEnded: `us_recent-${n++}`, oldLive: `us_oldlive-${n++}` };
@@ -171,8 +171,10 @@ describe('rooms API on PostgreSQL shards', () => {
          ($3, $8, 'still live', 'public', 'live', $6, NULL)`,
       [ids.oldEnded, ids.recentEnded, ids.oldLive, uid('us'), uid('us'), old, recent, uid('us')],
     );
-    const runs = await Promise.all([srv.server.retention.runOnce(), srv.server.retention.runOnce()]);
-    expect(runs.reduce((sum, run) => sum + (run.moved.us ?? 0), 0)).toBe(1);
+    // Written behind roomcast's back: OngoingQuery learns of them at its next scan.
+    await srv.server.ongoing.scan();
+    const run = await srv.server.retention.runOnce();
+    expect(run).toMatchObject({ outcome: 'ran', moved: 1, failedRegions: [] });
     const onShard = await query<{ id: string }>(
       'rooms_us',
       'SELECT id FROM region_us.rooms WHERE id = ANY($1)',
@@ -219,8 +221,8 @@ describe('rooms API on PostgreSQL shards', () => {
       expect(list.body.unavailableRegions).toEqual(['ap']);
       expect((list.body.rooms as Array<{ id: string }>).map((r) => r.id)).toContain(eu.room.id);
       expect((await http(srv.httpUrl, 'GET', '/readyz')).status).toBe(503);
-      const retention = await srv.server.retention.runOnce();
-      expect(retention.failedRegions).toEqual(['ap']);
+      // The room jobs go on from OngoingQuery's memory while a shard is down.
+      expect((await srv.server.retention.runOnce())?.outcome).toBe('ran');
     } finally {
       await second.resume();
     }

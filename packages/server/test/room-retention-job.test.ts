@@ -1,93 +1,108 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { RoomRepository } from '../src/core/ports/rooms.ts';
+import { SingleMemberMembership } from '../src/adapters/memory/single-member-membership.ts';
+import type { EndedRoom } from '../src/core/ports/ongoing-rooms.ts';
 import { ShardUnavailableError } from '../src/core/ports/rooms.ts';
-import { RoomRetentionJob } from '../src/core/room-retention-job.ts';
+import type { MembershipHandle } from '../src/core/ports/worker-membership.ts';
+import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../src/core/room-retention-job.ts';
+import { fixedOngoingRooms } from './helpers/fixed-ongoing-rooms.ts';
 
 const DAY_MS = 86_400_000;
+const NOW = Date.UTC(2030, 5, 30);
+const logger = pino({ level: 'silent' });
 
-/** A repository whose only working method is moveEndedToArchive, scripted per region. */
-function fakeRepository(
-  move: (region: string, options: { endedBefore: Date; limit: number }) => Promise<number>,
-): RoomRepository {
-  const unused = () => Promise.reject(new Error('not used by the retention job'));
+function ended(id: string, daysAgo: number, onShard = true): EndedRoom {
   return {
-    create: unused,
-    get: unused,
-    end: unused,
-    retitle: unused,
-    moveToArchive: unused,
-    moveEndedToArchive: move,
-    listLive: unused,
-    reserve: unused,
-    ping: unused,
-    close: unused,
+    id,
+    region: id.split('_')[0] ?? '',
+    hostId: `${id}-host`,
+    startedAt: new Date(NOW - (daysAgo + 1) * DAY_MS).toISOString(),
+    endedAt: new Date(NOW - daysAgo * DAY_MS).toISOString(),
+    onShard,
   };
 }
 
-describe('RoomRetentionJob', () => {
-  it('moves batches per region until a short batch, with the hot window as cut-off', async () => {
-    const pending: Record<string, number> = { us: 7, eu: 0 };
-    const calls: Array<[string, number, number]> = [];
-    const now = Date.UTC(2030, 5, 30);
+/** A repository whose moves succeed and are written down in `moved`. */
+function recording(moved: string[]) {
+  return {
+    moveToArchive: async (id: string) => {
+      moved.push(id);
+      return true;
+    },
+  };
+}
+
+async function member(): Promise<MembershipHandle> {
+  return new SingleMemberMembership().join(ROOM_RETENTION_JOB);
+}
+
+describe('RoomRetentionJob (its share of the ended rooms OngoingQuery sees on a shard)', () => {
+  it('moves the ended rooms still on a shard that left the hot window, oldest first, up to the batch size', async () => {
+    const moved: string[] = [];
     const job = new RoomRetentionJob({
-      repository: fakeRepository(async (region, { endedBefore, limit }) => {
-        calls.push([region, endedBefore.getTime(), limit]);
-        const n = Math.min(limit, pending[region] ?? 0);
-        pending[region] = (pending[region] ?? 0) - n;
-        return n;
-      }),
-      regions: ['us', 'eu'],
+      repository: recording(moved),
+      membership: await member(),
+      ongoing: fixedOngoingRooms(
+        () => ['us_live'],
+        () => [
+          ended('us_old', 40),
+          ended('eu_older', 50),
+          ended('us_oldest', 60),
+          ended('us_recent', 1),
+          ended('us_archived', 45, false),
+        ],
+      ),
       hotWindowDays: 28,
-      batchSize: 3,
+      batchSize: 2,
       intervalMs: 1000,
-      logger: pino({ level: 'silent' }),
-      now: () => now,
+      logger,
+      now: () => NOW,
     });
-    expect(await job.runOnce()).toEqual({ moved: { us: 7, eu: 0 }, failedRegions: [] });
-    expect(calls.filter(([r]) => r === 'us')).toHaveLength(3);
-    expect(calls.filter(([r]) => r === 'eu')).toHaveLength(1);
-    expect(new Set(calls.map(([, before]) => before))).toEqual(new Set([now - 28 * DAY_MS]));
+
+    expect(await job.runOnce()).toEqual({ outcome: 'ran', moved: 2, failedRegions: [] });
+    expect(moved).toEqual(['us_oldest', 'eu_older']);
   });
 
-  it('keeps going for the other regions when one shard is down, and stops at the batch cap', async () => {
+  it('goes on with the other regions when one shard is down, naming it', async () => {
     const job = new RoomRetentionJob({
-      repository: fakeRepository(async (region, { limit }) => {
-        if (region === 'ap') throw new ShardUnavailableError('ap');
-        return limit; // always a full batch: only the cap ends the run
-      }),
-      regions: ['us', 'ap'],
+      repository: {
+        moveToArchive: async (id) => {
+          if (id.startsWith('ap_')) throw new ShardUnavailableError('ap');
+          return true;
+        },
+      },
+      membership: await member(),
+      ongoing: fixedOngoingRooms(
+        () => [],
+        () => [ended('ap_a', 30), ended('us_b', 30), ended('us_c', 31)],
+      ),
       hotWindowDays: 1,
       batchSize: 10,
       intervalMs: 1000,
-      maxBatchesPerRun: 4,
-      logger: pino({ level: 'silent' }),
+      logger,
+      now: () => NOW,
     });
-    expect(await job.runOnce()).toEqual({ moved: { us: 40, ap: 0 }, failedRegions: ['ap'] });
+    expect(await job.runOnce()).toEqual({ outcome: 'ran', moved: 2, failedRegions: ['ap'] });
   });
 
-  it('skips a tick while the previous run is still going', async () => {
-    let release = (): void => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let calls = 0;
+  it('moves nothing without a membership view', async () => {
+    const handle = await member();
+    await handle.leave();
+    const moved: string[] = [];
     const job = new RoomRetentionJob({
-      repository: fakeRepository(async () => {
-        calls++;
-        await gate;
-        return 0;
-      }),
-      regions: ['us'],
-      hotWindowDays: 28,
+      repository: recording(moved),
+      membership: handle,
+      ongoing: fixedOngoingRooms(
+        () => [],
+        () => [ended('us_old', 40)],
+      ),
+      hotWindowDays: 0,
       batchSize: 10,
       intervalMs: 1000,
-      logger: pino({ level: 'silent' }),
+      logger,
+      now: () => NOW,
     });
-    const first = job.tick();
-    expect(await job.tick()).toBeUndefined();
-    release();
-    expect(await first).toEqual({ moved: { us: 0 }, failedRegions: [] });
-    expect(calls).toBe(1);
+    expect(await job.runOnce()).toEqual({ outcome: 'no_view', moved: 0, failedRegions: [] });
+    expect(moved).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { ONLINE_COUNT_JOB, OnlineCountJob } from '../src/core/online-count-job.t
 import type { MembershipHandle } from '../src/core/ports/worker-membership.ts';
 import { untilPartitioned } from './contracts/job-membership-contract.ts';
 import { type EngineProcess, waitUntil } from './helpers/engine-process.ts';
+import { fixedOngoingRooms } from './helpers/fixed-ongoing-rooms.ts';
 import { launchZookeeper } from './helpers/zookeeper-launcher.ts';
 
 const ROOMS = Array.from({ length: 40 }, (_, i) => `us_room${i}`);
@@ -24,11 +25,13 @@ interface Worker {
 /** Every `online` event the workers published, as `[worker, room]`. */
 type Broadcasts = Array<[string, string]>;
 
-describe('sharded online count broadcast', () => {
+describe('sharded online count broadcast (over the live rooms of OngoingQuery)', () => {
   let zookeeper: EngineProcess | undefined;
   const workers: Worker[] = [];
   let presence = new MemoryRoomPresence();
   let broadcasts: Broadcasts = [];
+  /** The rooms OngoingQuery holds as live. */
+  let live: readonly string[] = ROOMS;
 
   beforeAll(async () => {
     zookeeper = await launchZookeeper();
@@ -47,6 +50,7 @@ describe('sharded online count broadcast', () => {
       connect: `127.0.0.1:${server.port}`,
       pathPrefix: prefix,
       sessionTimeoutMs: SESSION_MS,
+      connectTimeoutMs: 30_000,
     });
     const handle = await membership.join(ONLINE_COUNT_JOB);
     const job = new OnlineCountJob({
@@ -58,6 +62,7 @@ describe('sharded online count broadcast', () => {
         },
       },
       membership: handle,
+      ongoing: fixedOngoingRooms(() => live),
       intervalMs: 60_000,
       logger,
     });
@@ -77,6 +82,7 @@ describe('sharded online count broadcast', () => {
   }
 
   async function everyRoomOnline(): Promise<void> {
+    live = ROOMS;
     presence = new MemoryRoomPresence();
     await presence.report('gw-1', new Map(ROOMS.map((room, i) => [room, i + 1])), 600_000);
   }
@@ -108,6 +114,22 @@ describe('sharded online count broadcast', () => {
 
     expect(seen.every(([worker]) => worker === 'b')).toBe(true);
     expect(roomsOf(seen)).toEqual([...ROOMS].sort());
+  }, 30_000);
+
+  it('broadcasts an empty live room once, counts only live rooms, and drops a room that ended', async () => {
+    await everyRoomOnline();
+    const empty = 'us_empty-room';
+    const ended = ROOMS[0] as string;
+    live = [...ROOMS.slice(1), empty];
+    const a = await startWorker('a', `/sharding-${randomUUID()}`);
+    await untilPartitioned([a.handle], 1);
+
+    const first = await roundOf(a);
+    const second = await roundOf(a);
+
+    expect(roomsOf(first)).toEqual([...live].sort());
+    expect(roomsOf(first)).not.toContain(ended);
+    expect(second).toEqual([]);
   }, 30_000);
 
   it('broadcasts nothing while ZooKeeper is unreachable', async () => {

@@ -1,4 +1,4 @@
-import { regionOf, type Room } from '@roomcast/protocol';
+import { type Room, regionOf } from '@roomcast/protocol';
 import type { Logger } from 'pino';
 import { partitionOf } from './job-partition.ts';
 import { PeriodicTask } from './periodic-task.ts';
@@ -153,7 +153,12 @@ export class OngoingQuery implements OngoingRooms {
         else if (!snapshot.live.has(id) && !snapshot.ended.has(id)) {
           // Live at the last look, on no shard now: it ended and was archived while the feed
           // missed both (a room never leaves its shard otherwise). When exactly is not known.
-          snapshot.ended.set(id, { ...room, endedAt: new Date(now).toISOString(), onShard: false, leftAt: now });
+          snapshot.ended.set(id, {
+            ...room,
+            endedAt: new Date(now).toISOString(),
+            onShard: false,
+            leftAt: now,
+          });
         }
       }
       for (const [id, room] of this.sets.ended) {
@@ -258,7 +263,12 @@ function checkPartition(index: number, count: number): void {
 
 function ongoingOf(room: Room, region?: string): OngoingRoom {
   // Stored IDs are validated `<region>_<rest>` (the rooms table's constraints).
-  return { id: room.id, region: region ?? regionOf(room.id) ?? '', hostId: room.hostId, startedAt: room.startedAt };
+  return {
+    id: room.id,
+    region: region ?? regionOf(room.id) ?? '',
+    hostId: room.hostId,
+    startedAt: room.startedAt,
+  };
 }
 
 function endedOf(room: Room, region?: string): Omit<EndedRoom, 'onShard'> {

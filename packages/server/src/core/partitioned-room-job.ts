@@ -57,7 +57,8 @@ export class PartitionedRoomJob {
     };
     show(options.membership.view());
     this.stopWatching = options.membership.onChange(show);
-    for (const outcome of ['ran', 'failed'] as const) options.metrics?.jobRounds.inc({ job: options.name, outcome }, 0);
+    for (const outcome of ['ran', 'failed'] as const)
+      options.metrics?.jobRounds.inc({ job: options.name, outcome }, 0);
   }
 
   get name(): string {

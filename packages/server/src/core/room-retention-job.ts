@@ -97,7 +97,10 @@ export class RoomRetentionJob {
       } catch (err) {
         failed.add(room.region);
         metrics?.roomArchiveMoveFailures.inc({ trigger: 'retention' });
-        logger.warn({ err, room: room.id }, 'hot-window retention could not move a room; retrying next round');
+        logger.warn(
+          { err, room: room.id },
+          'hot-window retention could not move a room; retrying next round',
+        );
       }
     });
     this.last = { moved, failedRegions: [...failed].sort() };

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { inParallel } from './in-parallel.ts';
 import { PartitionedRoomJob, type RoomJobRound } from './partitioned-room-job.ts';
-import type { OngoingRooms } from './ports/ongoing-rooms.ts';
 import type { Ledger, LedgerRoom } from './ports/ledger.ts';
+import type { OngoingRooms } from './ports/ongoing-rooms.ts';
 import type { MembershipHandle } from './ports/worker-membership.ts';
 
 /** The settlement pick-up's name in the job membership. */

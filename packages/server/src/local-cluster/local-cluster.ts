@@ -355,7 +355,9 @@ function printEndpoints(run: {
     ...workers.map((w) => `  worker      ${url(w)}/metrics   (${w.name}, pid ${w.pid})`),
     ...(settler ? [`  settler     ${url(settler)}/metrics   (pid ${settler.pid})`] : []),
     ...(ongoing
-      ? [`  ongoing     ${url(ongoing)}/v1/ongoing   (OngoingQuery, pid ${ongoing.pid}; ${url(ongoing)}/metrics)`]
+      ? [
+          `  ongoing     ${url(ongoing)}/v1/ongoing   (OngoingQuery, pid ${ongoing.pid}; ${url(ongoing)}/metrics)`,
+        ]
       : []),
     ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
     '',

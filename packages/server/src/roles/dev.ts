@@ -13,6 +13,7 @@ import type { RoomcastCore } from '../core/core.ts';
 import { OngoingQuery } from '../core/ongoing-query.ts';
 import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
+import type { RoomRepository } from '../core/ports/rooms.ts';
 import { ROOM_IDLE_JOB, RoomIdleJob } from '../core/room-idle-job.ts';
 import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../core/room-retention-job.ts';
 import { SETTLEMENT_PICKUP_JOB, SettlementPickup } from '../core/settlement-pickup.ts';
@@ -33,6 +34,8 @@ export interface RunningServer {
   core: RoomcastCore;
   /** The hot-window retention job, running on its interval; tests may call `runOnce`. */
   retention: RoomRetentionJob;
+  /** The rooms store, as the core writes it (every write reaches OngoingQuery's feed). */
+  repository: RoomRepository;
   /** OngoingQuery, in-process: the live and ended rooms every room job takes its share of. */
   ongoing: OngoingQuery;
   /** The idle-room check, running on its interval; tests may call `tick`. */
@@ -169,6 +172,7 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     gateway,
     core,
     retention,
+    repository,
     ongoing,
     idleRooms,
     settlementPickup,

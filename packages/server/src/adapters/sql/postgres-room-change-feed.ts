@@ -252,10 +252,7 @@ export async function listFeedSlots(shards: ReadonlyMap<string, FeedShard>): Pro
  * The room an insert, update or delete of the shard's rooms table wrote or removed; undefined for
  * anything else. Deletes carry the whole old row (the table's REPLICA IDENTITY FULL).
  */
-function changeOf(
-  message: Pgoutput.Message,
-  schema: string,
-): { room: Room; leftShard?: true } | undefined {
+function changeOf(message: Pgoutput.Message, schema: string): { room: Room; leftShard?: true } | undefined {
   if (message.tag !== 'insert' && message.tag !== 'update' && message.tag !== 'delete') return undefined;
   if (message.relation.schema !== schema || message.relation.name !== 'rooms') return undefined;
   if (message.tag === 'delete') {
