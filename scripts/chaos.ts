@@ -1,14 +1,14 @@
 /**
  * `npm run chaos`: a fault suite against a whole `roomcast cluster` (2 gateways, 2 API nodes,
- * 2 workers, a settler, on private engines). A steady workload runs all along — WebSocket viewers
- * that reconnect through dispatch and resume from their cursor, ~30 comments/s over HTTP with
- * Idempotency-Keys retried with the same key, state changes, peer signals, gifts — while faults
- * are injected one at a time (kill -9 of each role and engine process, an admin drain of a
- * gateway), each followed by a bounded wait for recovery, then random faults for a while. At the
- * end it reads every room's history, inboxes, settlements and balances and reports, per fault,
- * acknowledged events lost, stored twice, delivered twice or out of order, recovery times, failed
- * attempts by status, restarts nobody asked for, and the money checks. Not part of `npm test`.
- *
+ * 2 workers, a settler, OngoingQuery, on private engines). A steady workload runs all along —
+ * WebSocket viewers that reconnect through dispatch and resume from their cursor, ~30 comments/s
+ * over HTTP with Idempotency-Keys retried with the same key, state changes, peer signals, gifts —
+ * while faults are injected one at a time (kill -9 of each role and engine process, a cut of the
+ * rooms change feed, an admin drain of a gateway), each followed by a bounded wait for recovery,
+ * then random faults for a while. At the end it reads every room's history, inboxes, settlements
+ * and balances and reports, per fault, acknowledged events lost, stored twice, delivered twice or
+ * out of order, recovery times, failed attempts by status, restarts nobody asked for, the money
+ * checks, and whether OngoingQuery's live rooms are the shards'. Not part of `npm test`. *
  *   npm run chaos [-- --faults kill-api,kill-nats --random-seconds 60 --seed 1 --write-docs]
  *   options: --recovery-seconds 45 --viewers 40 --rate 30
  */
@@ -26,6 +26,7 @@ import {
   commentFindings,
   endAndSettle,
   moneyChecks,
+  ongoingMatchesShards,
   readHistory,
   readInbox,
   type StoredEvent,
@@ -200,8 +201,8 @@ async function runFault(fault: FaultName, label: string): Promise<void> {
     const now = Date.now();
     if (
       restartedAt === undefined &&
-      injected.pid !== undefined &&
-      cluster.replaced(injected.target, injected.pid)
+      ((injected.pid !== undefined && cluster.replaced(injected.target, injected.pid)) ||
+        (injected.healed !== undefined && (await injected.healed().catch(() => false))))
     )
       restartedAt = now;
     const restarted = injected.error !== undefined || restartedAt !== undefined;
@@ -284,12 +285,20 @@ for (const [id, targets] of workload.peersSent) {
   }
 }
 
+// OngoingQuery converged on the shards, after every feed cut and OngoingQuery kill; the ended
+// rooms are checked again after they ended. Its rescan (60 s) bounds the wait.
+const ongoingRole = cluster.latest.roles.find((r) => r.role === 'ongoing');
+const ongoingUrl = `http://127.0.0.1:${ongoingRole?.port}`;
+const ongoingBefore = await ongoingMatchesShards(anyApi(), ongoingUrl, admin, 75_000);
+log(`OngoingQuery vs the shards: ${ongoingBefore.detail} after ${ongoingBefore.seconds.toFixed(1)} s`);
 const settlements = new Map<string, { status: string; total: number; host: string }>();
 for (const [i, room] of rooms.entries()) {
   const result = await endAndSettle(anyApi(), room, hosts[i] as string, 90_000);
   settlements.set(room, { status: result.status, total: result.total, host: hostUsers[i] as string });
   log(`${room}: ${result.status} total ${result.total} after ${result.seconds.toFixed(1)} s`);
 }
+const ongoingAfter = await ongoingMatchesShards(anyApi(), ongoingUrl, admin, 75_000);
+log(`OngoingQuery vs the shards after the ends: ${ongoingAfter.detail}`);
 const balances = new Map<string, number | undefined>();
 for (const v of viewerUsers) balances.set(v.user, await balanceOf(anyApi(), v.token));
 for (const [i, host] of hosts.entries())
@@ -402,6 +411,11 @@ const checks: Check[] = [
       .slice(0, 2)
       .map((t) => ` — ${t}`)
       .join('')}`,
+  },
+  {
+    name: "OngoingQuery's live rooms are the shards' live rooms (before and after the rooms ended)",
+    ok: ongoingBefore.ok && ongoingAfter.ok,
+    detail: `before: ${ongoingBefore.detail}; after: ${ongoingAfter.detail}`,
   },
   {
     name: 'every fault recovered within the deadline',

@@ -11,7 +11,7 @@ import { sleep } from './http.ts';
 
 export interface MachineRole {
   name: string;
-  role: 'api' | 'gateway' | 'worker' | 'settler';
+  role: 'api' | 'gateway' | 'worker' | 'settler' | 'ongoing';
   pid: number;
   port: number;
 }

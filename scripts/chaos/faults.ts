@@ -1,4 +1,5 @@
 /** The faults of the suite and how each is injected into a running `roomcast cluster`. */
+import pg from 'pg';
 import type { ClusterChild } from './cluster.ts';
 import { http } from './http.ts';
 import type { Viewer } from './viewer.ts';
@@ -8,6 +9,8 @@ export const FAULTS = [
   'kill-api',
   'kill-worker',
   'kill-settler',
+  'kill-ongoing',
+  'cut-feed',
   'drain-gateway',
   'kill-redis-1',
   'kill-redis-2',
@@ -32,6 +35,63 @@ export interface Injected {
   at: number;
   /** Why it could not be injected, if so. */
   error?: string;
+  /**
+   * For a fault that replaces no process (a connection cut): when it has healed. Without it, a
+   * fault has healed once its target runs with a new PID.
+   */
+  healed?: () => Promise<boolean>;
+}
+
+/** The roomcast feed slots of the cluster's PostgreSQL, by whether a consumer reads each now. */
+async function feedSlots(cluster: ClusterChild): Promise<{ active: number; idle: number; pids: number[] }> {
+  const postgres = (cluster.latest.engines ?? []).find((e) => e.name === 'postgres');
+  if (postgres?.port === undefined) throw new Error('no private PostgreSQL in the machine line');
+  const client = new pg.Client({
+    connectionString: `postgresql://roomcast@127.0.0.1:${postgres.port}/postgres`,
+  });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ active_pid: number | null }>(
+      "SELECT active_pid FROM pg_replication_slots WHERE slot_name LIKE 'roomcast\\_%'",
+    );
+    const pids = rows.flatMap((r) => (r.active_pid === null ? [] : [r.active_pid]));
+    return { active: pids.length, idle: rows.length - pids.length, pids };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Cuts the rooms change feed: terminates the walsender of every roomcast slot, as a network cut or
+ * a PostgreSQL restart would. OngoingQuery reconnects and resumes from what it acknowledged.
+ */
+async function cutFeed(cluster: ClusterChild, at: number): Promise<Injected> {
+  const fault = 'cut-feed';
+  try {
+    const before = await feedSlots(cluster);
+    if (before.active === 0)
+      return { fault, target: 'rooms change feed', pid: undefined, at, error: 'no active feed slot' };
+    const postgres = (cluster.latest.engines ?? []).find((e) => e.name === 'postgres');
+    const client = new pg.Client({
+      connectionString: `postgresql://roomcast@127.0.0.1:${postgres?.port}/postgres`,
+    });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before.pids]);
+    } finally {
+      await client.end();
+    }
+    const slots = before.active + before.idle;
+    return {
+      fault,
+      target: `rooms change feed (${before.active} slots)`,
+      pid: undefined,
+      at,
+      healed: async () => (await feedSlots(cluster)).active === slots,
+    };
+  } catch (err) {
+    return { fault, target: 'rooms change feed', pid: undefined, at, error: (err as Error).message };
+  }
 }
 
 const ENGINE_OF: Partial<Record<FaultName, string>> = {
@@ -82,6 +142,11 @@ export async function inject(
     case 'kill-settler':
       target = pick('settler');
       break;
+    case 'kill-ongoing':
+      target = pick('ongoing');
+      break;
+    case 'cut-feed':
+      return cutFeed(cluster, Date.now());
     case 'kill-memcached-node': {
       const nodes = (cluster.latest.engines ?? []).filter((e) => e.name.startsWith('memcached '));
       target = nodes[Math.floor(random() * nodes.length)]?.name;

@@ -83,6 +83,49 @@ export async function endAndSettle(
   return { ...last, seconds: (Date.now() - started) / 1000 };
 }
 
+/** Live room IDs as the rooms API lists them (every page), or undefined when a page failed. */
+async function liveRoomsOfApi(api: string, token: string): Promise<Set<string> | undefined> {
+  const ids = new Set<string>();
+  let cursor: string | null = null;
+  for (let page = 0; page < 100; page++) {
+    const query = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const body = await getJson(`${api}/v1/rooms?status=live&limit=200${query}`, token);
+    if (body === undefined || (body.unavailableRegions as unknown[] | undefined)?.length) return undefined;
+    for (const room of (body.rooms ?? []) as { id: string }[]) ids.add(room.id);
+    cursor = typeof body.next === 'string' ? body.next : null;
+    if (cursor === null) return ids;
+  }
+  return undefined;
+}
+
+/**
+ * Whether OngoingQuery's live rooms are the shards' live rooms, as the API lists them: polled
+ * until they match or `deadlineMs` passes (the feed keeps it current; a rescan repairs a loss).
+ */
+export async function ongoingMatchesShards(
+  api: string,
+  ongoing: string,
+  token: string,
+  deadlineMs: number,
+): Promise<{ ok: boolean; detail: string; seconds: number }> {
+  const started = Date.now();
+  let detail = 'never read';
+  while (Date.now() - started < deadlineMs) {
+    const shards = await liveRoomsOfApi(api, token);
+    const held = await getJson(`${ongoing}/v1/ongoing?index=0&count=1`, token);
+    if (shards !== undefined && held !== undefined && held.ready === true) {
+      const ids = new Set(((held.rooms ?? []) as { id: string }[]).map((r) => r.id));
+      const missing = [...shards].filter((id) => !ids.has(id));
+      const extra = [...ids].filter((id) => !shards.has(id));
+      detail = `${shards.size} live on the shards, ${ids.size} in OngoingQuery; missing ${missing.length}, extra ${extra.length}`;
+      if (missing.length === 0 && extra.length === 0)
+        return { ok: true, detail, seconds: (Date.now() - started) / 1000 };
+    }
+    await sleep(500);
+  }
+  return { ok: false, detail, seconds: (Date.now() - started) / 1000 };
+}
+
 export async function balanceOf(api: string, token: string): Promise<number | undefined> {
   const body = await getJson(`${api}/v1/me/balance`, token);
   return typeof body?.balance === 'number' ? body.balance : undefined;
