@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpOngoingRooms, OngoingUnavailableError } from '../src/adapters/ongoing/http-ongoing-rooms.ts';
 import { createPostgresRoomRepository } from '../src/adapters/sql/room-repositories.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import type { RoomRepository } from '../src/core/ports/rooms.ts';
 import { newRoomId } from '../src/core/room-ids.ts';
 import { type RunningOngoing, startOngoing } from '../src/roles/ongoing.ts';
+import { freePort } from './helpers/engine-process.ts';
 import { eventually } from './helpers/eventually.ts';
 import { hs256Token } from './helpers/hs256-token.ts';
 import { http } from './helpers/http.ts';
@@ -78,6 +82,60 @@ describe('roomcast ongoing', () => {
       'the ended room to leave',
       async () => !(await ids(0, 1)).includes(started[0]?.id as string),
     );
+  });
+
+  it('answers the ended rooms too: on their shard until moved, then for endedKeepMs', async () => {
+    const base = (ongoing as RunningOngoing).url;
+    const service = await hs256Token(SECRET, 'us_jobs', ['service']);
+    const room = await startRoom('eu');
+    const endedOf = async () => {
+      const res = await http(base, 'GET', '/v1/ongoing?index=0&count=1', { token: service });
+      return (res.body.ended as { id: string; onShard: boolean; endedAt: string }[]).find(
+        (r) => r.id === room.id,
+      );
+    };
+    await (rooms as RoomRepository).end(room.id, new Date());
+    await eventually('the end', async () => (await endedOf())?.onShard === true);
+    await (rooms as RoomRepository).moveToArchive(room.id);
+    await eventually('the move', async () => (await endedOf())?.onShard === false);
+  });
+
+  it('serves the workers through HttpOngoingRooms, past an instance that is down or answers nonsense', async () => {
+    const base = (ongoing as RunningOngoing).url;
+    const room = await startRoom('us');
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const token = () => hs256Token(SECRET, 'us_jobs', ['service']);
+    const client = new HttpOngoingRooms({ urls: [down, base], token, timeoutMs: 10_000 });
+    await eventually('the room in the share', async () => {
+      const share = await client.share(0, 1);
+      return share.ready && share.live.some((r) => r.id === room.id && r.hostId === room.hostId);
+    });
+    const halves = [await client.share(0, 2), await client.share(1, 2)];
+    expect(halves.flatMap((h) => h.live.map((r) => r.id)).sort()).toEqual(
+      (await client.share(0, 1)).live.map((r) => r.id).sort(),
+    );
+
+    // A viewer's token is refused, and so is every instance: the job skips its round.
+    const refused = new HttpOngoingRooms({
+      urls: [down, base],
+      token: () => hs256Token(SECRET, 'us_viewer'),
+      timeoutMs: 10_000,
+    });
+    await expect(refused.share(0, 1)).rejects.toThrow(OngoingUnavailableError);
+    await expect(refused.share(0, 1)).rejects.toThrow(/HTTP 403/);
+    // An answer that is not OngoingQuery's is not used.
+    const impostor = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ready: true, rooms: [{ id: 42 }], ended: [] }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = impostor.address() as AddressInfo;
+      const wrong = new HttpOngoingRooms({ urls: [`http://127.0.0.1:${port}`], token, timeoutMs: 10_000 });
+      await expect(wrong.share(0, 1)).rejects.toThrow(/not an ongoing rooms answer/);
+    } finally {
+      impostor.close();
+    }
   });
 
   it('refuses viewers, anonymous callers and partitions that do not exist', async () => {
