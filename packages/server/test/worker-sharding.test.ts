@@ -116,7 +116,7 @@ describe('sharded online count broadcast (over the live rooms of OngoingQuery)',
     expect(roomsOf(seen)).toEqual([...ROOMS].sort());
   }, 30_000);
 
-  it('broadcasts an empty live room once, counts only live rooms, and drops a room that ended', async () => {
+  it('counts only live rooms, never broadcasts a room nobody joined, and sends each change once', async () => {
     await everyRoomOnline();
     const empty = 'us_empty-room';
     const ended = ROOMS[0] as string;
@@ -127,9 +127,14 @@ describe('sharded online count broadcast (over the live rooms of OngoingQuery)',
     const first = await roundOf(a);
     const second = await roundOf(a);
 
-    expect(roomsOf(first)).toEqual([...live].sort());
+    expect(roomsOf(first)).toEqual(live.filter((room) => room !== empty).sort());
     expect(roomsOf(first)).not.toContain(ended);
     expect(second).toEqual([]);
+    await presence.report('gw-1', new Map([[empty, 3]]), 600_000);
+    expect(await roundOf(a)).toEqual([['a', empty]]);
+    await presence.report('gw-1', new Map([[empty, 0]]), 600_000);
+    expect(await roundOf(a)).toEqual([['a', empty]]);
+    expect(await roundOf(a)).toEqual([]);
   }, 30_000);
 
   it('broadcasts nothing while ZooKeeper is unreachable', async () => {

@@ -13,7 +13,7 @@ export const ONLINE_COUNT_JOB = 'online-count';
 /**
  * The worker's online-count broadcast: every interval, each live room of this worker's share of
  * OngoingQuery (a PartitionedRoomJob) gets an `online` event (`{"count":N}`) when its count
- * changed since the last broadcast. Counts come from the gateways' presence reports, so a dead
+ * changed since the last broadcast (a room this worker never broadcast counts as 0). Counts come from the gateways' presence reports, so a dead
  * gateway's members drop out when its report expires.
  *
  * After a view change it forgets what it broadcast, so a room it takes over gets its count again
@@ -75,7 +75,8 @@ export class OnlineCountJob {
       // The view changed or was withdrawn meanwhile: the rest may be someone else's now.
       if (!stillOwner()) return;
       const count = counts.get(room) ?? 0;
-      if (this.lastCounts.get(room) === count) continue;
+      // A room nobody ever joined gets no `online` event: nothing changed for anyone.
+      if ((this.lastCounts.get(room) ?? 0) === count) continue;
       try {
         await this.deps.events.publishSystem(room, 'online', { count });
         this.lastCounts.set(room, count);
