@@ -11,7 +11,7 @@ import {
   shardSchemaOf,
 } from '../src/adapters/sql/room-repositories.ts';
 import { configSchema } from '../src/config/config-schema.ts';
-import { OngoingQuery } from '../src/core/ongoing-query.ts';
+import { OngoingQuery, type OngoingQueryOptions } from '../src/core/ongoing-query.ts';
 import type { RoomChangeFeed, RoomChangeHandler } from '../src/core/ports/room-change-feed.ts';
 import type { LiveRoomsCursor, RoomRepository } from '../src/core/ports/rooms.ts';
 import { newRoomId } from '../src/core/room-ids.ts';
@@ -57,6 +57,16 @@ describe('OngoingQuery over the in-process feed', () => {
   afterAll(async () => {
     await base.close();
   });
+  /** OngoingQuery on the shared store behind `feed`, scanning only when asked. */
+  const queryOver = (feed: RoomChangeFeed, extra: Partial<OngoingQueryOptions> = {}) =>
+    new OngoingQuery({
+      repository: base,
+      feed,
+      regions: REGIONS,
+      rescanMs: NO_RESCAN,
+      endedKeepMs: KEEP_ENDED,
+      ...extra,
+    });
   const fresh = () => {
     feed = new InProcessRoomChangeFeed(10);
     repository = new ObservedRoomRepository(base, feed);
@@ -66,14 +76,7 @@ describe('OngoingQuery over the in-process feed', () => {
   it('starts with every live room of every region, then follows rooms started and ended through the feed', async () => {
     const cuttable = fresh();
     const before = [await startRoom(repository, 'us'), await startRoom(repository, 'eu')];
-    const ongoing = new OngoingQuery({
-      repository: base,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-      pageSize: 7,
-    });
+    const ongoing = queryOver(cuttable, { pageSize: 7 });
     await ongoing.start();
     try {
       expect(ongoing.ready).toBe(true);
@@ -91,13 +94,7 @@ describe('OngoingQuery over the in-process feed', () => {
 
   it('is repaired by the next scan when the feed lost changes', async () => {
     const cuttable = fresh();
-    const ongoing = new OngoingQuery({
-      repository: base,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-    });
+    const ongoing = queryOver(cuttable);
     await ongoing.start();
     try {
       const ending = await startRoom(repository);
@@ -130,14 +127,7 @@ describe('OngoingQuery over the in-process feed', () => {
       },
       listEndedInShard: (region, limit, after) => base.listEndedInShard(region, limit, after),
     };
-    const ongoing = new OngoingQuery({
-      repository: slow,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-      pageSize: 100_000,
-    });
+    const ongoing = queryOver(cuttable, { repository: slow, pageSize: 100_000 });
     await ongoing.start();
     try {
       const room = await startRoom(repository);
@@ -163,14 +153,7 @@ describe('OngoingQuery over the in-process feed', () => {
   it('keeps an ended room in the ended set while it is on its shard, then for endedKeepMs after its move', async () => {
     const cuttable = fresh();
     let now = Date.now();
-    const ongoing = new OngoingQuery({
-      repository: base,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-      now: () => now,
-    });
+    const ongoing = queryOver(cuttable, { now: () => now });
     await ongoing.start();
     try {
       const room = await startRoom(repository, 'eu');
@@ -196,13 +179,7 @@ describe('OngoingQuery over the in-process feed', () => {
 
   it('infers from the next scan that a room ended and left its shard while the feed was cut', async () => {
     const cuttable = fresh();
-    const ongoing = new OngoingQuery({
-      repository: base,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-    });
+    const ongoing = queryOver(cuttable);
     await ongoing.start();
     try {
       const room = await startRoom(repository);
@@ -221,13 +198,7 @@ describe('OngoingQuery over the in-process feed', () => {
   it('splits the rooms into disjoint partitions whose union is every ongoing room', async () => {
     const cuttable = fresh();
     for (let i = 0; i < 30; i++) await startRoom(repository, i % 2 === 0 ? 'us' : 'eu');
-    const ongoing = new OngoingQuery({
-      repository: base,
-      feed: cuttable,
-      regions: REGIONS,
-      rescanMs: NO_RESCAN,
-      endedKeepMs: KEEP_ENDED,
-    });
+    const ongoing = queryOver(cuttable);
     await ongoing.start();
     try {
       const every = ongoing

@@ -1,10 +1,7 @@
-import type { Logger } from 'pino';
-import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { sameView } from './job-partition.ts';
-import { PartitionedRoomJob, type RoomJobRound } from './partitioned-room-job.ts';
-import type { OngoingRooms } from './ports/ongoing-rooms.ts';
+import { type RoomJobRound, type RoomJobWiring, ShardedRoomJob } from './partitioned-room-job.ts';
 import type { RoomPresence } from './ports/presence.ts';
-import type { MembershipHandle, MembershipView } from './ports/worker-membership.ts';
+import type { MembershipView } from './ports/worker-membership.ts';
 import type { RoomEvents } from './room-events.ts';
 
 /** The online count broadcast's name in the job membership (`<coordination.pathPrefix>/online-count`). */
@@ -13,56 +10,28 @@ export const ONLINE_COUNT_JOB = 'online-count';
 /**
  * The worker's online-count broadcast: every interval, each live room of this worker's share of
  * OngoingQuery (a PartitionedRoomJob) gets an `online` event (`{"count":N}`) when its count
- * changed since the last broadcast (a room this worker never broadcast counts as 0). Counts come from the gateways' presence reports, so a dead
- * gateway's members drop out when its report expires.
+ * changed since the last broadcast (a room this worker never broadcast counts as 0). Counts come
+ * from the gateways' presence reports, so a dead gateway's members drop out when its report expires.
  *
  * After a view change it forgets what it broadcast, so a room it takes over gets its count again
  * even if unchanged since this worker last had it; a room that leaves the share (it ended, or is
  * another worker's now) is forgotten.
  */
-export class OnlineCountJob {
+export class OnlineCountJob extends ShardedRoomJob {
   private readonly lastCounts = new Map<string, number>();
   /** The view `lastCounts` was built under. */
   private lastView: MembershipView | undefined;
-  private readonly job: PartitionedRoomJob;
 
   constructor(
-    private readonly deps: {
+    private readonly deps: RoomJobWiring & {
       presence: Pick<RoomPresence, 'counts'>;
       events: Pick<RoomEvents, 'publishSystem'>;
-      /** This worker's membership of ONLINE_COUNT_JOB. */
-      membership: MembershipHandle;
-      ongoing: OngoingRooms;
-      intervalMs: number;
-      logger: Logger;
-      metrics?: RoomcastMetrics;
     },
   ) {
-    this.job = new PartitionedRoomJob({
-      name: ONLINE_COUNT_JOB,
-      membership: deps.membership,
-      ongoing: deps.ongoing,
-      intervalMs: deps.intervalMs,
-      logger: deps.logger,
-      ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
-      run: (round) => this.broadcast(round),
-    });
+    super(ONLINE_COUNT_JOB, deps);
   }
 
-  start(): void {
-    this.job.start();
-  }
-
-  stop(): Promise<void> {
-    return this.job.stop();
-  }
-
-  /** One round now, unless one is in progress. */
-  async tick(): Promise<void> {
-    await this.job.tick();
-  }
-
-  private async broadcast({ view, share, stillOwner }: RoomJobRound): Promise<void> {
+  protected async round({ view, share, stillOwner }: RoomJobRound): Promise<void> {
     if (!sameView(this.lastView, view)) {
       this.lastCounts.clear();
       this.lastView = view;

@@ -110,3 +110,42 @@ export class PartitionedRoomJob {
     }
   }
 }
+
+/** How a sharded room job joins the mechanism: its membership, where it asks, how often. */
+export interface RoomJobWiring {
+  membership: MembershipHandle;
+  ongoing: OngoingRooms;
+  intervalMs: number;
+  logger: Logger;
+  metrics?: RoomcastMetrics;
+}
+
+/**
+ * A periodic room job on the shared mechanism: a subclass names itself and says what one round
+ * does with its share; starting, stopping and ticking are the PartitionedRoomJob's.
+ */
+export abstract class ShardedRoomJob {
+  private readonly job: PartitionedRoomJob;
+
+  protected constructor(name: string, wiring: RoomJobWiring) {
+    this.job = new PartitionedRoomJob({ name, ...wiring, run: (round) => this.round(round) });
+  }
+
+  /** One round over this member's share. */
+  protected abstract round(round: RoomJobRound): Promise<void>;
+
+  /** Runs every interval, without keeping the process alive. */
+  start(): void {
+    this.job.start();
+  }
+
+  /** Stops the timer and waits for a round in progress, so its stores can be closed after. */
+  stop(): Promise<void> {
+    return this.job.stop();
+  }
+
+  /** One round now, unless one is in progress (then undefined); how it ended. */
+  tick(): Promise<RoomJobOutcome | undefined> {
+    return this.job.tick();
+  }
+}

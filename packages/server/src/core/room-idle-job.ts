@@ -1,11 +1,8 @@
 import type { Room } from '@roomcast/protocol';
-import type { Logger } from 'pino';
-import type { RoomcastMetrics } from '../observability/metrics.ts';
 import type { Identity } from './identity.ts';
-import { PartitionedRoomJob, type RoomJobRound } from './partitioned-room-job.ts';
-import type { OngoingRoom, OngoingRooms } from './ports/ongoing-rooms.ts';
+import { type RoomJobRound, type RoomJobWiring, ShardedRoomJob } from './partitioned-room-job.ts';
+import type { OngoingRoom } from './ports/ongoing-rooms.ts';
 import type { ConnectionRegistry } from './ports/presence.ts';
-import type { MembershipHandle } from './ports/worker-membership.ts';
 
 /** The idle-room check's name in the job membership. */
 export const ROOM_IDLE_JOB = 'room-idle';
@@ -16,19 +13,14 @@ const LOCATE_BATCH = 1_000;
 /** Why the check ended a room. */
 export type IdleReason = 'max_live' | 'host_absent';
 
-export interface RoomIdleJobOptions {
+export interface RoomIdleJobOptions extends RoomJobWiring {
   rooms: { end(identity: Identity, roomId: string): Promise<Room> };
   /** Where the gateways register the users they hold a connection of: a host's heartbeat. */
   registry: Pick<ConnectionRegistry, 'locate'>;
-  membership: MembershipHandle;
-  ongoing: OngoingRooms;
-  intervalMs: number;
   /** A room live longer than this is ended. */
   maxLiveMs: number;
   /** A room whose host held no connection for this long is ended; 0: never for that reason. */
   hostAbsentMs: number;
-  logger: Logger;
-  metrics?: RoomcastMetrics;
   now?: () => number;
 }
 
@@ -43,37 +35,15 @@ export interface RoomIdleJobOptions {
  * room's start: a worker that just took a partition over (or restarted) waits a whole
  * `hostAbsentMs` before it ends anything for that reason, so a view change never ends a room early.
  */
-export class RoomIdleJob {
+export class RoomIdleJob extends ShardedRoomJob {
   /** When each room of the share last had its host connected (or was first seen here). */
   private readonly hostSeenAt = new Map<string, number>();
-  private readonly job: PartitionedRoomJob;
 
   constructor(private readonly options: RoomIdleJobOptions) {
-    this.job = new PartitionedRoomJob({
-      name: ROOM_IDLE_JOB,
-      membership: options.membership,
-      ongoing: options.ongoing,
-      intervalMs: options.intervalMs,
-      logger: options.logger,
-      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
-      run: (round) => this.check(round),
-    });
+    super(ROOM_IDLE_JOB, options);
   }
 
-  start(): void {
-    this.job.start();
-  }
-
-  stop(): Promise<void> {
-    return this.job.stop();
-  }
-
-  /** One round now, unless one is in progress. */
-  async tick(): Promise<void> {
-    await this.job.tick();
-  }
-
-  private async check({ share, stillOwner }: RoomJobRound): Promise<void> {
+  protected async round({ share, stillOwner }: RoomJobRound): Promise<void> {
     const now = this.options.now?.() ?? Date.now();
     const live = new Set(share.live.map((room) => room.id));
     for (const room of this.hostSeenAt.keys()) if (!live.has(room)) this.hostSeenAt.delete(room);

@@ -1,10 +1,11 @@
-import type { Logger } from 'pino';
-import type { RoomcastMetrics } from '../observability/metrics.ts';
 import { inParallel } from './in-parallel.ts';
-import { PartitionedRoomJob, type RoomJobOutcome, type RoomJobRound } from './partitioned-room-job.ts';
-import type { OngoingRooms } from './ports/ongoing-rooms.ts';
+import {
+  type RoomJobOutcome,
+  type RoomJobRound,
+  type RoomJobWiring,
+  ShardedRoomJob,
+} from './partitioned-room-job.ts';
 import type { RoomRepository } from './ports/rooms.ts';
-import type { MembershipHandle } from './ports/worker-membership.ts';
 
 /** The retention job's name in the job membership. */
 export const ROOM_RETENTION_JOB = 'room-retention';
@@ -13,17 +14,12 @@ const DAY_MS = 86_400_000;
 /** Moves in flight at once: each is one shard transaction plus an archive write. */
 const MOVE_CONCURRENCY = 4;
 
-export interface RoomRetentionOptions {
+export interface RoomRetentionOptions extends RoomJobWiring {
   repository: Pick<RoomRepository, 'moveToArchive'>;
-  membership: MembershipHandle;
-  ongoing: OngoingRooms;
   /** Ended rooms older than this (by `endedAt`) leave the region shards. */
   hotWindowDays: number;
   /** Rooms moved per round at most, so one round's work is bounded; the next round goes on. */
   batchSize: number;
-  intervalMs: number;
-  logger: Logger;
-  metrics?: RoomcastMetrics;
   now?: () => number;
 }
 
@@ -47,40 +43,21 @@ export interface RoomRetentionRun {
  * duplicate round a membership change allows is harmless; a room whose shard is down is logged,
  * counted and retried next round while the others go on.
  */
-export class RoomRetentionJob {
-  private readonly job: PartitionedRoomJob;
+export class RoomRetentionJob extends ShardedRoomJob {
   private last: Omit<RoomRetentionRun, 'outcome'> = { moved: 0, failedRegions: [] };
 
   constructor(private readonly options: RoomRetentionOptions) {
-    this.job = new PartitionedRoomJob({
-      name: ROOM_RETENTION_JOB,
-      membership: options.membership,
-      ongoing: options.ongoing,
-      intervalMs: options.intervalMs,
-      logger: options.logger,
-      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
-      run: (round) => this.move(round),
-    });
-  }
-
-  /** Runs every interval, without keeping the process alive. */
-  start(): void {
-    this.job.start();
-  }
-
-  /** Stops the timer and waits for a round in progress, so its stores can be closed after. */
-  stop(): Promise<void> {
-    return this.job.stop();
+    super(ROOM_RETENTION_JOB, options);
   }
 
   /** One round now (undefined while one is in progress); what it did. */
   async runOnce(): Promise<RoomRetentionRun | undefined> {
     this.last = { moved: 0, failedRegions: [] };
-    const outcome = await this.job.tick();
+    const outcome = await this.tick();
     return outcome === undefined ? undefined : { outcome, ...this.last };
   }
 
-  private async move({ share, stillOwner }: RoomJobRound): Promise<void> {
+  protected async round({ share, stillOwner }: RoomJobRound): Promise<void> {
     const { repository, logger, metrics } = this.options;
     const now = this.options.now?.() ?? Date.now();
     const cutoff = now - this.options.hotWindowDays * DAY_MS;

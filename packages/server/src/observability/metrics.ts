@@ -320,7 +320,7 @@ export class RoomcastMetrics {
   });
   readonly settlementPickups = new Counter({
     name: 'roomcast_settlement_pickups_total',
-    help: 'Ended rooms the settlement pick-up closed and settled from its share of OngoingQuery, by outcome (ok: closed and settled, now or before; failed: retried next round).',
+    help: 'Ended rooms the settlement pick-up closed (marked due for settlement) from its share of OngoingQuery, by outcome (ok: closed, now or before; failed: retried next round).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

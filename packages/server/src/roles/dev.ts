@@ -11,17 +11,17 @@ import { buildHttpApp } from '../api/http-app.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { RoomcastCore } from '../core/core.ts';
 import { OngoingQuery } from '../core/ongoing-query.ts';
-import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
 import type { RoomRepository } from '../core/ports/rooms.ts';
-import { ROOM_IDLE_JOB, RoomIdleJob } from '../core/room-idle-job.ts';
-import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../core/room-retention-job.ts';
-import { SETTLEMENT_PICKUP_JOB, SettlementPickup } from '../core/settlement-pickup.ts';
+import type { RoomIdleJob } from '../core/room-idle-job.ts';
+import type { RoomRetentionJob } from '../core/room-retention-job.ts';
+import type { SettlementPickup } from '../core/settlement-pickup.ts';
 import { Settler } from '../core/settler.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import { devJwtSecret } from './dev-secret.ts';
 import { createCoreOn, createReplayPruningJob, openInfrastructure } from './infrastructure.ts';
+import { createRoomJobs, createSettlementPickup } from './job-wiring.ts';
 import { createVerifier, listen, serveWebSocket, startGatewayCore } from './role-http.ts';
 
 /** A running roomcast server. */
@@ -88,35 +88,14 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
   await ongoing.start();
   // One process: it is the only member of every sharded job.
   const membership = new SingleMemberMembership();
-  const workerLogger = logger.child({ component: 'worker' });
-  const onlineCounts = new OnlineCountJob({
-    presence: collections.presence,
-    events: core.events,
-    membership: await membership.join(ONLINE_COUNT_JOB),
-    ongoing,
-    intervalMs: config.worker.onlineIntervalMs,
-    logger: workerLogger,
-    metrics,
-  });
-  const idleRooms = new RoomIdleJob({
-    rooms: core.rooms,
-    registry: collections.registry,
-    membership: await membership.join(ROOM_IDLE_JOB),
-    ongoing,
-    intervalMs: config.rooms.idleCheckIntervalMs,
-    maxLiveMs: config.rooms.maxLiveHours * 3_600_000,
-    hostAbsentMs: config.rooms.hostAbsentEndMs,
-    logger: workerLogger,
-    metrics,
-  });
-  const retention = new RoomRetentionJob({
+  const { onlineCounts, idleRooms, retention } = await createRoomJobs({
+    config,
+    core,
+    collections,
     repository,
-    membership: await membership.join(ROOM_RETENTION_JOB),
+    membership,
     ongoing,
-    hotWindowDays: config.rooms.hotWindowDays,
-    batchSize: config.rooms.retentionBatchSize,
-    intervalMs: config.rooms.retentionIntervalMs,
-    logger: roomsLogger,
+    logger,
     metrics,
   });
   const ledgerLogger = logger.child({ component: 'ledger' });
@@ -139,13 +118,11 @@ export async function startDev(config: RoomcastConfig, logger: Logger): Promise<
     logger: settlerLogger,
     metrics,
   });
-  const settlementPickup = new SettlementPickup({
+  const settlementPickup = await createSettlementPickup({
+    config,
     ledger: ledger.ledger,
-    settle: (room) => settler.settleRoom(room),
-    membership: await membership.join(SETTLEMENT_PICKUP_JOB),
+    membership,
     ongoing,
-    intervalMs: config.settler.intervalMs,
-    concurrency: config.settler.concurrency,
     logger: settlerLogger,
     metrics,
   });

@@ -5,10 +5,10 @@ import { buildHttpServer, listen } from '../api/http-server.ts';
 import { registerOpsEndpoints } from '../api/routes/ops-routes.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 import type { JobMembership } from '../core/ports/worker-membership.ts';
-import { SETTLEMENT_PICKUP_JOB, SettlementPickup } from '../core/settlement-pickup.ts';
+import type { SettlementPickup } from '../core/settlement-pickup.ts';
 import { Settler } from '../core/settler.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
-import { openJobMembership, openOngoingRooms } from './job-wiring.ts';
+import { createSettlementPickup, openJobMembership, openOngoingRooms } from './job-wiring.ts';
 
 /** A running `roomcast settler`. */
 export interface RunningSettler {
@@ -90,13 +90,11 @@ export async function startSettler(config: RoomcastConfig, logger: Logger): Prom
     if (config.ongoing.urls.length > 0) {
       const ongoing = openOngoingRooms(config, 'settler');
       membership = await openJobMembership(config, logger, 'settler');
-      pickup = new SettlementPickup({
+      pickup = await createSettlementPickup({
+        config,
         ledger: ledger.ledger,
-        settle: (room) => settler.settleRoom(room),
-        membership: await membership.join(SETTLEMENT_PICKUP_JOB),
+        membership,
         ongoing,
-        intervalMs: config.settler.intervalMs,
-        concurrency: config.settler.concurrency,
         logger,
         metrics,
       });

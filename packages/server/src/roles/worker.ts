@@ -3,11 +3,9 @@ import { buildHttpApp } from '../api/http-app.ts';
 import type { RoomcastConfig } from '../config/config-schema.ts';
 
 import { fail } from '../core/errors.ts';
-import { ONLINE_COUNT_JOB, OnlineCountJob } from '../core/online-count-job.ts';
 import { OutboxRelay } from '../core/outbox-relay.ts';
 import type { JobMembership } from '../core/ports/worker-membership.ts';
-import { ROOM_IDLE_JOB, RoomIdleJob } from '../core/room-idle-job.ts';
-import { ROOM_RETENTION_JOB, RoomRetentionJob } from '../core/room-retention-job.ts';
+import type { RoomRetentionJob } from '../core/room-retention-job.ts';
 import { RoomcastMetrics } from '../observability/metrics.ts';
 import {
   assertClusterConfig,
@@ -15,7 +13,7 @@ import {
   createReplayPruningJob,
   openInfrastructure,
 } from './infrastructure.ts';
-import { openJobMembership, openOngoingRooms } from './job-wiring.ts';
+import { createRoomJobs, openJobMembership, openOngoingRooms } from './job-wiring.ts';
 import { createVerifier, listen } from './role-http.ts';
 
 /** A running `roomcast worker`. */
@@ -45,36 +43,15 @@ export async function startWorker(config: RoomcastConfig, logger: Logger): Promi
   let membership: JobMembership | undefined;
   try {
     const core = createCoreOn(infra, config, metrics, logger);
-    const workerLogger = logger.child({ component: 'worker' });
-    membership = await openJobMembership(config, workerLogger, 'worker');
-    const onlineCounts = new OnlineCountJob({
-      presence: infra.collections.presence,
-      events: core.events,
-      membership: await membership.join(ONLINE_COUNT_JOB),
-      ongoing,
-      intervalMs: config.worker.onlineIntervalMs,
-      logger: workerLogger,
-      metrics,
-    });
-    const idleRooms = new RoomIdleJob({
-      rooms: core.rooms,
-      registry: infra.collections.registry,
-      membership: await membership.join(ROOM_IDLE_JOB),
-      ongoing,
-      intervalMs: config.rooms.idleCheckIntervalMs,
-      maxLiveMs: config.rooms.maxLiveHours * 3_600_000,
-      hostAbsentMs: config.rooms.hostAbsentEndMs,
-      logger: workerLogger,
-      metrics,
-    });
-    const retention = new RoomRetentionJob({
+    membership = await openJobMembership(config, logger.child({ component: 'worker' }), 'worker');
+    const { onlineCounts, idleRooms, retention } = await createRoomJobs({
+      config,
+      core,
+      collections: infra.collections,
       repository: infra.repository,
-      membership: await membership.join(ROOM_RETENTION_JOB),
+      membership,
       ongoing,
-      hotWindowDays: config.rooms.hotWindowDays,
-      batchSize: config.rooms.retentionBatchSize,
-      intervalMs: config.rooms.retentionIntervalMs,
-      logger: logger.child({ component: 'rooms' }),
+      logger,
       metrics,
     });
     const relay = new OutboxRelay({
