@@ -22,6 +22,8 @@ export interface RedisServerOptions extends RedisDurability {
   port?: number;
   /** Reuse this directory (and the AOF in it) instead of a new temp one. */
   dir?: string;
+  /** Start as a replica of the redis-server on 127.0.0.1 at this port. */
+  replicaOf?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export function startRedisServer(options: RedisServerOptions | number = {}): Pro
       ...(appendonly ? ['--appendfsync', opts.appendfsync ?? 'everysec'] : []),
       '--dir',
       dir,
+      ...(opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)]),
     ],
     // Ready when it answers PING: while it reloads its AOF after a restart it accepts connections
     // but answers every command with LOADING.
