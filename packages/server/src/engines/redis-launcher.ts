@@ -60,11 +60,15 @@ export function startRedisServer(options: RedisServerOptions | number = {}): Pro
   });
 }
 
-/** The nutcracker pool config: hash tags `{…}` so a room's keys stay on one shard. */
-function nutcrackerConfig(port: number, shardPorts: readonly number[]): string {
+/**
+ * The nutcracker pool config: hash tags `{…}` so a room's keys stay on one shard, and every server
+ * named (`shard0`, `shard1`, …) so ketama places keys by the name, not the address: repointing a
+ * shard at its new master moves no key.
+ */
+export function nutcrackerConfig(listen: string, servers: readonly string[]): string {
   return [
     'roomcast:',
-    `  listen: 127.0.0.1:${port}`,
+    `  listen: ${listen}`,
     '  hash: fnv1a_64',
     '  distribution: ketama',
     '  hash_tag: "{}"',
@@ -73,7 +77,7 @@ function nutcrackerConfig(port: number, shardPorts: readonly number[]): string {
     '  preconnect: true',
     '  timeout: 2000',
     '  servers:',
-    ...shardPorts.map((p, i) => `    - 127.0.0.1:${p}:1 shard${i}`),
+    ...servers.map((address, i) => `    - ${address}:1 shard${i}`),
     '',
   ].join('\n');
 }
@@ -89,7 +93,13 @@ export async function startNutcracker(shardPorts: readonly number[]): Promise<En
     args: (port, dir) => {
       // startEngine makes the temp dir just before calling args, so the config is written here.
       const config = join(dir, 'nutcracker.yml');
-      writeFileSync(config, nutcrackerConfig(port, shardPorts));
+      writeFileSync(
+        config,
+        nutcrackerConfig(
+          `127.0.0.1:${port}`,
+          shardPorts.map((p) => `127.0.0.1:${p}`),
+        ),
+      );
       return ['-c', config, '-a', '127.0.0.1', '-s', String(statsPort), '-o', join(dir, 'nutcracker.log')];
     },
   });

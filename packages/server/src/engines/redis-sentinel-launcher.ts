@@ -20,7 +20,10 @@ export interface ReplicatedShard {
 }
 
 /** A private redis-server replicating `masterPort`, durable as `durability` says. */
-export function startRedisReplica(masterPort: number, durability: RedisDurability = {}): Promise<EngineProcess> {
+export function startRedisReplica(
+  masterPort: number,
+  durability: RedisDurability = {},
+): Promise<EngineProcess> {
   return startRedisServer({ ...durability, replicaOf: masterPort });
 }
 

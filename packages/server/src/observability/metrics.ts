@@ -324,6 +324,23 @@ export class RoomcastMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly shardProxyRepoints = new Counter({
+    name: 'roomcast_shard_proxy_repoints_total',
+    help: 'Times a collections shard master moved (Sentinel failover) and the proxies were repointed, by shard.',
+    labelNames: ['shard'] as const,
+    registers: [this.registry],
+  });
+  readonly shardProxyRestarts = new Counter({
+    name: 'roomcast_shard_proxy_restarts_total',
+    help: 'nutcracker instance restarts the shard proxy made (one per instance per repoint).',
+    registers: [this.registry],
+  });
+  readonly shardProxyUp = new Gauge({
+    name: 'roomcast_shard_proxy_up',
+    help: 'Whether each nutcracker instance of the shard proxy runs (0 while it restarts), by instance.',
+    labelNames: ['instance'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true)
