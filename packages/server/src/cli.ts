@@ -17,13 +17,18 @@ Roles:
   gateway   holds client WebSocket connections (/v1/ws) and fans out room signals from the bus; serves
             /healthz, /readyz, /metrics and POST /v1/admin/gateways/:id/drain. SIGTERM drains
   api       the HTTP API (rooms, events, pull, state, peer sends, moderation, gifts); no WebSocket
-  worker    periodic jobs: online-count broadcast, rooms hot-window retention, gift outbox relay
+  worker    periodic jobs: the room jobs on their share of OngoingQuery (online count, idle rooms,
+            hot-window retention; needs --ongoing.urls), the gift outbox relay
   settler   settles ended rooms' gift totals into their hosts' balances; needs --ledger.shards,
             --rooms.shards and --rooms.archive (PostgreSQL); serves /healthz, /readyz, /metrics on
             --port. Run as many as you like, kill any
-  ongoing   OngoingQuery: the live rooms of every shard in memory (a periodic scan plus the rooms
+  ongoing   OngoingQuery: the live and recently ended rooms of every shard in memory (a periodic scan plus the rooms
             change feed), answering GET /v1/ongoing?index=I&count=N for admin and service tokens;
             needs --rooms.shards (PostgreSQL with wal_level=logical); see docs/operations.md
+  shard-proxy
+            the nutcracker instances in front of the collections shards, repointed at each shard's
+            master when Redis Sentinel fails one over (--shard-proxy.sentinels HOST:PORT,…); see
+            docs/redis.md
   cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
             N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
             what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
@@ -94,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return runSettler(rest);
     case 'ongoing':
       return runOngoing(rest);
+    case 'shard-proxy':
+      return runShardProxy(rest);
     case 'cluster':
       return (await import('./local-cluster/local-cluster.ts')).runLocalCluster(rest, process.env);
     case 'token':
@@ -218,6 +225,16 @@ async function runOngoing(argv: string[]): Promise<number> {
         { url: running.url, rooms: running.query.size, consumer: config.ongoing.consumer },
         'roomcast ongoing started',
       ),
+  });
+}
+
+async function runShardProxy(argv: string[]): Promise<number> {
+  const { ShardProxyConfigError, startShardProxy } = await import('./roles/shard-proxy.ts');
+  return runTimedRole(argv, {
+    start: startShardProxy,
+    isConfigError: (err) => err instanceof ShardProxyConfigError,
+    started: (running, config, logger) =>
+      logger.info({ url: running.url, listen: config.shardProxy.listen }, 'roomcast shard-proxy started'),
   });
 }
 

@@ -11,6 +11,7 @@ import { type SentinelRedis, startSentinelRedis } from '../src/engines/redis-sen
 import { RoomcastMetrics } from '../src/observability/metrics.ts';
 import { ShardProxy } from '../src/shard-proxy/shard-proxy.ts';
 import { freePort, waitUntil } from './helpers/engine-process.ts';
+import { spawnRoomcast } from './helpers/roomcast-process.ts';
 
 // The HA layout of the collections: two shards of a master and a replica, three Sentinels, and the
 // shard proxy running two nutcracker instances that it repoints when Sentinel fails a master over.
@@ -168,5 +169,43 @@ describe('collections shards under Sentinel, behind the shard proxy', () => {
     console.log(
       `shard0 unavailable for ${firstBackAt - killedAt} ms after its master was killed (Sentinel down-after 1 s)`,
     );
+  }, 120_000);
+
+  it('runs as roomcast shard-proxy, and a new one after a kill -9 takes over the instances the old one left', async () => {
+    const listen = [await freePort(), await freePort()];
+    const settings = {
+      ROOMCAST_SHARD_PROXY_SENTINELS: (ha as SentinelRedis).sentinels
+        .map((s) => `127.0.0.1:${s.port}`)
+        .join(','),
+      ROOMCAST_SHARD_PROXY_LISTEN: listen.map((p) => `127.0.0.1:${p}`).join(','),
+      ROOMCAST_DATA_DIR: join(dataDir, 'role'),
+    };
+    const first = await spawnRoomcast('shard-proxy', settings);
+    try {
+      await first.ready(60_000);
+      const redis = new Redis({
+        Connector: proxyListConnector(listen.map((port) => ({ host: '127.0.0.1', port }))),
+        ...TWEMPROXY_SAFE_OPTIONS,
+        maxRetriesPerRequest: 20,
+        retryStrategy: () => 100,
+      });
+      redis.on('error', () => undefined);
+      clients.push(redis);
+      expect(await redis.set('{role}:k', 'before')).toBe('OK');
+
+      // Its nutcrackers outlive it and keep the ports: the next one must kill them to listen.
+      await first.kill();
+      const second = await spawnRoomcast('shard-proxy', settings);
+      try {
+        await second.ready(60_000);
+        expect(await redis.set('{role}:k', 'after')).toBe('OK');
+        const metrics = await (await fetch(`${second.url}/metrics`)).text();
+        expect(metrics).toMatch(/^roomcast_shard_proxy_up\{instance="1"\} 1/m);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+    }
   }, 120_000);
 });

@@ -270,6 +270,12 @@ export const configSchema = z
         engine: z.enum(['memory', 'redis']).default('memory'),
         /** Redis URL for `engine: redis`: normally the Twemproxy (nutcracker) in front of the shards. */
         redisUrl: redisUrl.optional(),
+        /**
+         * More nutcracker instances equivalent to `redisUrl` (the shard proxy runs several): the
+         * connection moves to the next one in turn whenever its proxy goes away, so a proxy that
+         * restarts (a Sentinel repoint) or dies does not stop this process.
+         */
+        redisProxies: z.array(redisUrl).max(16).default([]),
         /** Starts every Redis key; lets several deployments share one Redis. No braces. */
         keyPrefix: z
           .string()
@@ -440,6 +446,30 @@ export const configSchema = z
          * never reached the ledger (a crash between ending it and closing its accounts) is settled anyway.
          */
         recheckIntervalMs: ms.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    shardProxy: z
+      .object({
+        /** `roomcast shard-proxy`: the Sentinels watching the collections shards, `host:port` each. */
+        sentinels: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'expected host:port'))
+          .max(16)
+          .default([]),
+        /** The Sentinel master names of the shards, in shard order (the pool's shard0, shard1, …). */
+        shards: z
+          .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a master name is 1–64 of [A-Za-z0-9._-]'))
+          .min(1)
+          .max(256)
+          .default(['shard0', 'shard1']),
+        /** Where the nutcracker instances listen, `host:port` each; give clients all of them. */
+        listen: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'expected host:port'))
+          .min(1)
+          .max(8)
+          .default(['127.0.0.1:22121', '127.0.0.1:22122']),
+        /** How often the masters are asked again, in case a +switch-master announcement was missed. */
+        recheckMs: ms.min(100).default(2_000),
       })
       .strict()
       .prefault({}),

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { memcachedClustersSetting } from '../config/config-schema.ts';
-import { type EngineProcess, findBinary } from '../engines/engine-process.ts';
+import { type EngineProcess, findBinary, freePort } from '../engines/engine-process.ts';
 import { launchMemcached } from '../engines/memcached-launcher.ts';
 import { launchNats } from '../engines/nats-launcher.ts';
 import { launchNginx } from '../engines/nginx-launcher.ts';
 import { findPostgresBinaries, launchPostgres } from '../engines/postgres-launcher.ts';
 import { type RedisDurability, startShardedRedis } from '../engines/redis-launcher.ts';
+import { startSentinelRedis } from '../engines/redis-sentinel-launcher.ts';
 import { launchZookeeper, zookeeperCommand } from '../engines/zookeeper-launcher.ts';
 import { nginxSnippets, renderClusterNginxConfig } from '../nginx/cluster-nginx-config.ts';
 import { type MachinePostgres, openMachinePostgres } from './machine-postgres.ts';
@@ -69,8 +70,11 @@ export function clusterEngines(opts: {
   postgres: PostgresMode;
   stamp: string;
   note: (line: string) => void;
+  /** Replicas per collections shard: 0 is one lone redis-server per shard behind one nutcracker. */
+  replicas?: number;
 }): EngineStarter[] {
-  return [postgresStarter(opts), redisStarter(), natsStarter(), zookeeperStarter(), memcachedStarter()];
+  const redis = (opts.replicas ?? 0) > 0 ? sentinelRedisStarter(opts.replicas ?? 1) : redisStarter();
+  return [postgresStarter(opts), redis, natsStarter(), zookeeperStarter(), memcachedStarter()];
 }
 
 /** An engine server started by `startEngine`: restartable in place. */
@@ -108,6 +112,52 @@ function redisStarter(): EngineStarter {
         servers: [
           ...redis.shards.map((shard, i) => serverOf(`redis shard ${i + 1}`, shard)),
           serverOf('nutcracker', redis.proxy),
+        ],
+        stop: () => redis.stop(),
+      };
+    },
+  };
+}
+
+/**
+ * The HA collections: two shards of a master and `replicas` replicas each, three Sentinels, and
+ * two free ports for the nutcracker instances the `shard-proxy` role runs (local-cluster.ts starts
+ * it first among the roles): the roles are given both.
+ */
+function sentinelRedisStarter(replicas: number): EngineStarter {
+  return {
+    name: 'redis',
+    checkBinaries: () => {
+      findBinary('redis-server', 'redis-server');
+      findBinary('redis-sentinel', 'redis-sentinel');
+      findBinary('nutcracker', 'nutcracker');
+    },
+    start: async () => {
+      const redis = await startSentinelRedis({
+        shardCount: 2,
+        replicas,
+        durability: CLUSTER_REDIS_DURABILITY,
+      });
+      const listen = [await freePort(), await freePort()];
+      const sentinels = redis.sentinels.map((s) => `127.0.0.1:${s.port}`);
+      return {
+        name: 'redis',
+        settings: {
+          ROOMCAST_COLLECTIONS_ENGINE: 'redis',
+          ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${listen[0]}`,
+          ROOMCAST_COLLECTIONS_REDIS_PROXIES: `redis://127.0.0.1:${listen[1]}`,
+          ROOMCAST_SHARD_PROXY_SENTINELS: sentinels.join(','),
+          ROOMCAST_SHARD_PROXY_LISTEN: listen.map((p) => `127.0.0.1:${p}`).join(','),
+        },
+        endpoints: [
+          `Redis       redis://127.0.0.1:${listen[0]}, redis://127.0.0.1:${listen[1]}  (the shard-proxy role's nutcrackers over ${redis.shards.length} shards of a master and ${replicas} replica(s); Sentinels ${sentinels.join(', ')}; append-only files)`,
+        ],
+        servers: [
+          ...redis.shards.flatMap((shard, i) => [
+            serverOf(`redis shard ${i + 1}`, shard.master),
+            ...shard.replicas.map((replica, r) => serverOf(`redis shard ${i + 1} replica ${r + 1}`, replica)),
+          ]),
+          ...redis.sentinels.map((sentinel, i) => serverOf(`sentinel ${i + 1}`, sentinel)),
         ],
         stop: () => redis.stop(),
       };

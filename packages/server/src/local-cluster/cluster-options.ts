@@ -1,6 +1,6 @@
 import type { PostgresMode } from './cluster-engines.ts';
 
-export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--nginx] [--fail-fast]
+export const CLUSTER_HELP = `Usage: roomcast cluster [--gateways N] [--apis M] [--workers W] [--postgres auto|machine|private] [--base-port P] [--nginx] [--replicas R] [--fail-fast]
 
 Starts a local cluster on loopback: PostgreSQL, two Redis shards behind nutcracker, NATS, then
 N gateways, M API nodes, W workers (sharing the room jobs through ZooKeeper and OngoingQuery), one
@@ -18,6 +18,9 @@ Ctrl-C (SIGINT) or SIGTERM stops everything it started.
                  on P+300, OngoingQuery on P+310 (default 8100); 0 picks free ports
   --nginx        nginx in front (on P+400): the API routed by room, the gateways at
                  /gateways/<id>/v1/ws (what dispatch names), pull answers through a micro-cache
+  --replicas R   replicas per collections shard (default 0): with 1 or more, three redis-sentinel
+                 processes watch the shards and the shard-proxy role (on P+320) runs two nutcrackers
+                 it repoints when Sentinel fails a master over; the roles get both (docs/redis.md)
   --fail-fast    no restarts: the first process that exits unexpectedly (a drained gateway too) stops
                  everything, exit code 1
 ROOMCAST_JWT_SECRET is the token secret when set (else one is generated). Other ROOMCAST_* settings
@@ -33,6 +36,8 @@ export interface ClusterOptions {
   failFast: boolean;
   /** nginx in front of the API nodes and gateways (`roomcast nginx-config`'s configuration). */
   nginx: boolean;
+  /** Replicas per collections shard; above 0, Sentinels and the shard-proxy role run too. */
+  replicas: number;
 }
 
 /** Parses `roomcast cluster` flags; a string is the error to print. */
@@ -45,6 +50,7 @@ export function parseClusterOptions(argv: readonly string[]): ClusterOptions | '
     basePort: 8100,
     failFast: false,
     nginx: false,
+    replicas: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -74,6 +80,12 @@ export function parseClusterOptions(argv: readonly string[]): ClusterOptions | '
         if (flag === '--gateways') options.gateways = n;
         else if (flag === '--apis') options.apis = n;
         else options.workers = n;
+        break;
+      }
+      case '--replicas': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0 || n > 3) return '--replicas must be a whole number from 0 to 3';
+        options.replicas = n;
         break;
       }
       case '--postgres':

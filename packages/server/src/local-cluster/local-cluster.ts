@@ -30,6 +30,7 @@ async function rolePorts(options: ClusterOptions): Promise<{
   workers: number[];
   settler: number;
   ongoing: number;
+  shardProxy: number;
   nginx: number | undefined;
 }> {
   const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -41,6 +42,7 @@ async function rolePorts(options: ClusterOptions): Promise<{
       workers: await take(options.workers),
       settler: await freePort(),
       ongoing: await freePort(),
+      shardProxy: await freePort(),
       nginx: options.nginx ? await freePort() : undefined,
     };
   }
@@ -50,9 +52,11 @@ async function rolePorts(options: ClusterOptions): Promise<{
     workers: range(options.workers, options.basePort + 200),
     settler: options.basePort + 300,
     ongoing: options.basePort + 310,
+    shardProxy: options.basePort + 320,
     nginx: options.nginx ? options.basePort + 400 : undefined,
   };
   const all = [...ports.apis, ...ports.gateways, ...ports.workers, ports.settler, ports.ongoing];
+  if (options.replicas > 0) all.push(ports.shardProxy);
   if (ports.nginx !== undefined) all.push(ports.nginx);
   for (const port of all) {
     if (!(await portIsFree(port)))
@@ -133,7 +137,7 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
     .toISOString()
     .replace(/\D/g, '')
     .slice(0, 14)}_${randomBytes(2).toString('hex')}`;
-  const starters = clusterEngines({ postgres: options.postgres, stamp, note });
+  const starters = clusterEngines({ postgres: options.postgres, stamp, note, replicas: options.replicas });
   // Fixed ports are checked before anything starts; free ones (--base-port 0) are picked once the
   // engines listen, so an engine on a free port of its own cannot take a role's.
   let ports: Awaited<ReturnType<typeof rolePorts>> | undefined;
@@ -259,6 +263,13 @@ export async function runLocalCluster(argv: string[], env: NodeJS.ProcessEnv): P
       if (migrated.kind !== 'done') end({ kind: 'failure', text: migrated.reason });
     }
     const rolesAt = ports ?? (await rolePorts(options));
+    if (reason === undefined && options.replicas > 0) {
+      // The collections' nutcrackers: every other role reaches Redis through them.
+      const proxy = start('shard-proxy', 'shard-proxy', rolesAt.shardProxy, {
+        ROOMCAST_DATA_DIR: join(runDir, 'shard-proxy'),
+      });
+      await unlessStopped(proxy.ready(READY_TIMEOUT_MS));
+    }
     if (reason === undefined) {
       const first = start('api1', 'api', rolesAt.apis[0] as number);
       await unlessStopped(first.ready(READY_TIMEOUT_MS));
@@ -343,6 +354,7 @@ function printEndpoints(run: {
   const workers = run.roles.filter((r) => r.role === 'worker');
   const settler = run.roles.find((r) => r.role === 'settler');
   const ongoing = run.roles.find((r) => r.role === 'ongoing');
+  const shardProxy = run.roles.find((r) => r.role === 'shard-proxy');
   const api = apis[0] ? url(apis[0]) : '';
   const webBuilt = existsSync(join(defaultWebRoot(), 'index.html'));
   const lines = [
@@ -358,6 +370,9 @@ function printEndpoints(run: {
       ? [
           `  ongoing     ${url(ongoing)}/v1/ongoing   (OngoingQuery, pid ${ongoing.pid}; ${url(ongoing)}/metrics)`,
         ]
+      : []),
+    ...(shardProxy
+      ? [`  shard-proxy ${url(shardProxy)}/metrics   (the collections' nutcrackers, pid ${shardProxy.pid})`]
       : []),
     ...run.engines.flatMap((e) => e.endpoints.map((line) => `  ${line}`)),
     '',

@@ -18,7 +18,7 @@ export interface RoleExit {
 export interface RoleProcess {
   /** `api1`, `gw2`, `worker`, `settler`, `ongoing`. */
   readonly name: string;
-  readonly role: 'api' | 'gateway' | 'worker' | 'settler' | 'ongoing';
+  readonly role: 'api' | 'gateway' | 'worker' | 'settler' | 'ongoing' | 'shard-proxy';
   /** Where it serves HTTP: the API or WebSocket, and `/healthz`, `/readyz`, `/metrics` (every role). */
   readonly port: number;
   readonly pid: number;

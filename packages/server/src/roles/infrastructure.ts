@@ -7,6 +7,7 @@ import { MemoryBus } from '../adapters/memory/memory-bus.ts';
 import { createMemoryCollections } from '../adapters/memory/memory-collections.ts';
 import { MemoryRateLimits } from '../adapters/memory/memory-rate-limits.ts';
 import { NatsBus } from '../adapters/nats/nats-bus.ts';
+import { proxyAddresses, proxyListConnector } from '../adapters/redis/proxy-list-connector.ts';
 import { type BusConnectionOptions, RedisBus } from '../adapters/redis/redis-bus.ts';
 import { createRedisCollections, TWEMPROXY_SAFE_OPTIONS } from '../adapters/redis/redis-collections.ts';
 import { createLedgerStores, type LedgerStores } from '../adapters/sql/ledger/ledger-stores.ts';
@@ -192,8 +193,13 @@ function openCollections(
   const { redisUrl } = config.collections;
   if (config.collections.engine === 'memory' || redisUrl === undefined) return createMemoryCollections(sizes);
   const log = logger.child({ component: 'collections' });
+  const proxies = config.collections.redisProxies;
   const redis = new Redis({
     ...redisOptionsFromUrl(redisUrl),
+    // Several equivalent proxies: each reconnect goes to the next (adapters/redis/proxy-list-connector.ts).
+    ...(proxies.length === 0
+      ? {}
+      : { Connector: proxyListConnector(proxyAddresses([redisUrl, ...proxies])) }),
     ...TWEMPROXY_SAFE_OPTIONS,
     // Fail a command after a few reconnect attempts (the request answers 503) instead of hanging.
     maxRetriesPerRequest: 3,

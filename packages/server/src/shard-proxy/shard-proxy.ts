@@ -1,11 +1,31 @@
 import { writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { addressText, type MasterAddress, type SentinelMasters } from '../adapters/redis/sentinel-masters.ts';
 import { type EngineProcess, findBinary, freePort, startEngine } from '../engines/engine-process.ts';
 import { nutcrackerConfig } from '../engines/redis-launcher.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
+
+/** Each instance's pid file, in its directory (nutcracker `-p`). */
+const PID_FILE = 'nutcracker.pid';
+
+/**
+ * Kills an instance a previous shard proxy left running in `dir` (it was killed itself, so its
+ * children outlived it and still hold the listen port): the pid file names it, and its command
+ * line must name this directory's config, so an unrelated process that reused the pid is spared.
+ */
+async function killLeftOver(dir: string): Promise<void> {
+  const pid = Number((await readFile(join(dir, PID_FILE), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes(join(dir, 'nutcracker.yml'))) return;
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100; i++) {
+    if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === '') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 export interface ShardProxyOptions {
   masters: Pick<SentinelMasters, 'current' | 'watch' | 'close'>;
@@ -73,6 +93,7 @@ export class ShardProxy {
     for (const [i, listen] of this.options.listen.entries()) {
       const dir = join(this.options.dataDir, `nutcracker-${i}`);
       await mkdir(dir, { recursive: true });
+      await killLeftOver(dir);
       // Its stats server listens on 22222 by default: each instance gets its own port.
       const statsPort = await freePort();
       const instance = await startEngine({
