@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemorySeqReservations } from '../src/adapters/memory/memory-seq-reservations.ts';
+import { proxyListConnector } from '../src/adapters/redis/proxy-list-connector.ts';
 import {
   createRedisCollections,
   type RedisCollectionsOptions,
+  TWEMPROXY_SAFE_OPTIONS,
 } from '../src/adapters/redis/redis-collections.ts';
+import { SentinelMasters } from '../src/adapters/redis/sentinel-masters.ts';
 import type { Collections } from '../src/core/ports/collections.ts';
+import { type SentinelRedis, startSentinelRedis } from '../src/engines/redis-sentinel-launcher.ts';
+import { ShardProxy } from '../src/shard-proxy/shard-proxy.ts';
 import { describeGatewayDirectoryContract } from './contracts/gateway-directory-contract.ts';
 import { describeGuardedAppendContract } from './contracts/guarded-append-contract.ts';
 import { describeModerationContract } from './contracts/moderation-contract.ts';
@@ -15,7 +24,7 @@ import { describeRateLimitsContract } from './contracts/rate-limits-contract.ts'
 import { describePresenceContract, describeRegistryContract } from './contracts/registry-contract.ts';
 import { describeRoomHistoryContract } from './contracts/room-history-contract.ts';
 import { describeRoomStateContract } from './contracts/room-state-contract.ts';
-import type { EngineProcess } from './helpers/engine-process.ts';
+import { type EngineProcess, freePort } from './helpers/engine-process.ts';
 import {
   connectRedis,
   type ShardedRedis,
@@ -23,25 +32,48 @@ import {
   startShardedRedis,
 } from './helpers/redis-launcher.ts';
 
-/** One Redis for the direct runs and two shards behind one nutcracker, started once for the file. */
+/**
+ * One Redis for the direct runs, two shards behind one nutcracker, and the HA layout (two shards of
+ * a master and a replica, three Sentinels, the shard proxy's two nutcrackers), started once.
+ */
 interface Engines {
   direct: EngineProcess;
   sharded: ShardedRedis;
+  ha: { redis: SentinelRedis; proxy: ShardProxy; dir: string };
+}
+
+async function startHa(): Promise<Engines['ha']> {
+  const redis = await startSentinelRedis({ shardCount: 2, replicas: 1 });
+  const dir = await mkdtemp(join(tmpdir(), 'roomcast-shard-proxy-'));
+  const proxy = new ShardProxy({
+    masters: new SentinelMasters({ sentinels: redis.sentinels.map((s) => `127.0.0.1:${s.port}`) }),
+    shards: redis.shards.map((s) => s.name),
+    listen: [
+      { host: '127.0.0.1', port: await freePort() },
+      { host: '127.0.0.1', port: await freePort() },
+    ],
+    dataDir: dir,
+    recheckMs: 1_000,
+    logger: pino({ level: 'silent' }),
+  });
+  await proxy.start();
+  return { redis, proxy, dir };
 }
 
 let starting: Promise<Engines> | undefined;
 function engines(): Promise<Engines> {
-  starting ??= Promise.all([startRedisServer(), startShardedRedis(2)]).then(([direct, sharded]) => ({
-    direct,
-    sharded,
-  }));
+  starting ??= Promise.all([startRedisServer(), startShardedRedis(2), startHa()]).then(
+    ([direct, sharded, ha]) => ({ direct, sharded, ha }),
+  );
   return starting;
 }
 
 afterAll(async () => {
   if (starting === undefined) return;
-  const { direct, sharded } = await starting;
-  await Promise.all([direct.stop(), sharded.stop()]);
+  const { direct, sharded, ha } = await starting;
+  await ha.proxy.close();
+  await Promise.all([direct.stop(), sharded.stop(), ha.redis.stop()]);
+  await rm(ha.dir, { recursive: true, force: true });
 });
 
 /** Shared by every fixture, as one rooms database is by every process of a deployment. */
@@ -63,12 +95,24 @@ function uniquePrefix(): string {
 
 interface Target {
   name: string;
-  port(e: Engines): number;
+  connect(e: Engines): Redis;
 }
 
-const DIRECT: Target = { name: 'redis', port: (e) => e.direct.port };
-const PROXIED: Target = { name: 'redis via nutcracker, 2 shards', port: (e) => e.sharded.proxy.port };
-const TARGETS: readonly Target[] = [DIRECT, PROXIED];
+const DIRECT: Target = { name: 'redis', connect: (e) => connectRedis(e.direct.port) };
+const PROXIED: Target = {
+  name: 'redis via nutcracker, 2 shards',
+  connect: (e) => connectRedis(e.sharded.proxy.port),
+};
+const HA: Target = {
+  name: 'redis HA: 2 shards of master + replica under Sentinel, the shard proxy’s 2 nutcrackers',
+  connect: (e) =>
+    new Redis({
+      Connector: proxyListConnector(e.ha.proxy.ports().map((port) => ({ host: '127.0.0.1', port }))),
+      ...TWEMPROXY_SAFE_OPTIONS,
+      maxRetriesPerRequest: 2,
+    }),
+};
+const TARGETS: readonly Target[] = [DIRECT, PROXIED, HA];
 
 /** Collections on a fresh connection of their own; close() drops the connection. */
 async function openCollections(
@@ -77,7 +121,7 @@ async function openCollections(
     Pick<RedisCollectionsOptions, 'historyCapacity' | 'historyIdleTtlMs' | 'inboxCapacity' | 'inboxTtlMs'>
   > = {},
 ): Promise<{ collections: Collections; redis: Redis; close(): Promise<void> }> {
-  const redis = connectRedis(target.port(await engines()));
+  const redis = target.connect(await engines());
   const collections = createRedisCollections({ redis, keyPrefix: uniquePrefix(), ...DEFAULTS, ...options });
   return {
     collections,
