@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ClusterChild } from './chaos/cluster.ts';
-import { FAULTS, type FaultName, inject, isFault } from './chaos/faults.ts';
+import { FAULTS, type FaultName, HA_FAULTS, inject, isFault, SINGLE_PROXY_FAULTS } from './chaos/faults.ts';
 import {
   balanceOf,
   commentFindings,
@@ -46,9 +46,19 @@ const { values } = parseArgs({
     viewers: { type: 'string', default: '40' },
     rate: { type: 'string', default: '30' },
     'write-docs': { type: 'boolean', default: false },
+    replicas: { type: 'string', default: '0' },
   },
 });
-const faults = (values.faults?.split(',').map((f) => f.trim()) ?? [...FAULTS]).filter((f) => f !== '');
+const REPLICAS = Number(values.replicas);
+if (!Number.isInteger(REPLICAS) || REPLICAS < 0 || REPLICAS > 3) {
+  console.error('chaos: --replicas must be 0 to 3');
+  process.exit(2);
+}
+// The layout decides which faults exist: the HA collections have no lone nutcracker, and so on.
+const layoutFaults = FAULTS.filter((f) =>
+  REPLICAS > 0 ? !SINGLE_PROXY_FAULTS.includes(f) : !HA_FAULTS.includes(f),
+);
+const faults = (values.faults?.split(',').map((f) => f.trim()) ?? [...layoutFaults]).filter((f) => f !== '');
 const unknown = faults.filter((f) => !isFault(f));
 if (unknown.length > 0) {
   console.error(`chaos: unknown fault(s) ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
@@ -97,6 +107,7 @@ const clusterArgs = [
   'private',
   '--base-port',
   '0',
+  ...(REPLICAS > 0 ? ['--replicas', String(REPLICAS)] : []),
 ];
 log(`starting roomcast cluster ${clusterArgs.join(' ')} (logs in ${runDir})`);
 const cluster = await ClusterChild.start({
@@ -468,7 +479,7 @@ const markdown = [
   '',
   `- command: \`${command}\` (seed ${SEED}, random faults for ${RANDOM_MS / 1000} s, recovery deadline ${RECOVERY_MS / 1000} s)`,
   `- machine: \`nproc\` = ${nproc}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node.js ${process.version}`,
-  `- cluster: \`roomcast cluster ${clusterArgs.join(' ')}\` (Redis append-only, everysec); ${minutes} min in all`,
+  `- cluster: \`roomcast cluster ${clusterArgs.join(' ')}\` (Redis append-only, everysec${REPLICAS > 0 ? `; each collections shard a master and ${REPLICAS} replica(s) under three Sentinels, behind the shard proxy's two nutcrackers` : ''}); ${minutes} min in all`,
   `- workload: ${VIEWERS} WebSocket viewers in ${rooms.length} rooms, ${RATE} comments/s over HTTP (Idempotency-Key, retried with the same key for up to 30 s), a state change every 2 s, a peer signal every 1 s, a gift every 0.7 s`,
   `- history at the end: ${historyNotes.join('; ')}`,
   '',
@@ -494,7 +505,8 @@ const markdown = [
 ].join('\n');
 console.log(markdown);
 if (values['write-docs']) {
-  writeDocsSection(join(repoRoot, 'docs/reliability.md'), markdown);
+  // The HA layout's run has a section of its own.
+  writeDocsSection(join(repoRoot, 'docs/reliability.md'), markdown, REPLICAS > 0 ? 'chaos-ha' : 'chaos');
   log('wrote docs/reliability.md');
 }
 log(

@@ -1,4 +1,5 @@
 /** The faults of the suite and how each is injected into a running `roomcast cluster`. */
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { ClusterChild } from './cluster.ts';
 import { http } from './http.ts';
@@ -20,8 +21,15 @@ export const FAULTS = [
   'kill-zookeeper',
   'kill-memcached-node',
   'kill-memcached-cluster',
+  // With `--replicas` (the HA collections): the current master of shard 1, and the shard proxy.
+  'kill-redis-master',
+  'kill-shard-proxy',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
+
+/** The faults that need the HA collections (`--replicas`), and those that need the lone nutcracker. */
+export const HA_FAULTS: readonly FaultName[] = ['kill-redis-master', 'kill-shard-proxy'];
+export const SINGLE_PROXY_FAULTS: readonly FaultName[] = ['kill-nutcracker'];
 
 export function isFault(name: string): name is FaultName {
   return (FAULTS as readonly string[]).includes(name);
@@ -59,6 +67,34 @@ async function feedSlots(cluster: ClusterChild): Promise<{ active: number; idle:
   } finally {
     await client.end();
   }
+}
+
+/** The engine name (`redis shard 1`, `redis shard 1 replica 1`) of a shard's master, as Sentinel says. */
+async function currentMaster(cluster: ClusterChild, shard: string): Promise<string | undefined> {
+  const engines = cluster.latest.engines ?? [];
+  for (const sentinel of engines.filter((e) => e.name.startsWith('sentinel '))) {
+    const client = new Redis({
+      port: sentinel.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const reply = (await client.call('SENTINEL', 'get-master-addr-by-name', shard)) as
+        | [string, string]
+        | null;
+      const port = Number(reply?.[1]);
+      const engine = engines.find((e) => e.port === port && e.name.startsWith('redis shard '));
+      if (engine !== undefined) return engine.name;
+    } catch {
+      // the next Sentinel
+    } finally {
+      client.disconnect();
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -144,6 +180,12 @@ export async function inject(
       break;
     case 'kill-ongoing':
       target = pick('ongoing');
+      break;
+    case 'kill-shard-proxy':
+      target = pick('shard-proxy');
+      break;
+    case 'kill-redis-master':
+      target = await currentMaster(cluster, 'shard0');
       break;
     case 'cut-feed':
       return cutFeed(cluster, Date.now());

@@ -30,9 +30,6 @@ export interface Check {
   detail: string;
 }
 
-export const BEGIN = '<!-- chaos:begin -->';
-export const END = '<!-- chaos:end -->';
-
 const s = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
 
 function failures(stats: WindowStats): string {
@@ -92,7 +89,9 @@ export function checksList(checks: readonly Check[]): string {
 }
 
 /** Replaces what is between the markers of `path` with `section` (appends markers when missing). */
-export function writeDocsSection(path: string, section: string): void {
+export function writeDocsSection(path: string, section: string, marker = 'chaos'): void {
+  const BEGIN = `<!-- ${marker}:begin -->`;
+  const END = `<!-- ${marker}:end -->`;
   const text = readFileSync(path, 'utf8');
   const begin = text.indexOf(BEGIN);
   const end = text.indexOf(END);
