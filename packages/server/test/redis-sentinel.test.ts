@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -80,6 +80,23 @@ async function shardOfKeys(keys: readonly string[]): Promise<Map<string, number>
     }
   }
   return placed;
+}
+
+/** The pids the shard proxy's instances wrote (nutcracker -p) under `dir`. */
+async function instancePids(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const i of [0, 1]) {
+    const text = await readFile(join(dir, `nutcracker-${i}`, 'nutcracker.pid'), 'utf8').catch(() => '');
+    if (text.trim() !== '') pids.push(Number(text.trim()));
+  }
+  return pids;
+}
+
+/** A live process's parent pid; undefined once it is gone. */
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // "pid (comm) state ppid …": comm may hold spaces, so read after its closing parenthesis.
+  return stat === undefined ? undefined : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 describe('collections shards under Sentinel, behind the shard proxy', () => {
@@ -199,11 +216,17 @@ describe('collections shards under Sentinel, behind the shard proxy', () => {
       try {
         await second.ready(60_000);
         expect(await redis.set('{role}:k', 'after')).toBe('OK');
+        // The instances serving now are the new one's children, not the old one's orphans.
+        const pids = await instancePids(join(dataDir, 'role', 'shard-proxy'));
+        expect(pids).toHaveLength(2);
+        for (const pid of pids) expect(await parentOf(pid)).toBe(second.child.pid);
         const metrics = await (await fetch(`${second.url}/metrics`)).text();
         expect(metrics).toMatch(/^roomcast_shard_proxy_up\{instance="1"\} 1/m);
       } finally {
         await second.stop();
       }
+      for (const pid of await instancePids(join(dataDir, 'role', 'shard-proxy')))
+        expect(await parentOf(pid)).toBeUndefined();
     } finally {
       await first.stop();
     }

@@ -79,10 +79,10 @@ export function findBinary(
   );
 }
 
-/** True once something accepts TCP connections on 127.0.0.1:port. */
-export function tcpAnswers(port: number): Promise<boolean> {
+/** True once something accepts TCP connections on host:port (default 127.0.0.1). */
+export function tcpAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

@@ -3,11 +3,17 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { addressText, type MasterAddress, type SentinelMasters } from '../adapters/redis/sentinel-masters.ts';
-import { type EngineProcess, findBinary, freePort, startEngine } from '../engines/engine-process.ts';
+import {
+  type EngineProcess,
+  findBinary,
+  freePort,
+  startEngine,
+  tcpAnswers,
+} from '../engines/engine-process.ts';
 import { nutcrackerConfig } from '../engines/redis-launcher.ts';
 import type { RoomcastMetrics } from '../observability/metrics.ts';
 
-/** Each instance's pid file, in its directory (nutcracker `-p`). */
+/** Each instance's pid, in its directory (written here: nutcracker writes `-p` only as a daemon). */
 const PID_FILE = 'nutcracker.pid';
 
 /**
@@ -25,6 +31,10 @@ async function killLeftOver(dir: string): Promise<void> {
     if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === '') return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+function writePid(dir: string, instance: EngineProcess): void {
+  if (instance.child.pid !== undefined) writeFileSync(join(dir, PID_FILE), `${instance.child.pid}\n`);
 }
 
 export interface ShardProxyOptions {
@@ -94,6 +104,12 @@ export class ShardProxy {
       const dir = join(this.options.dataDir, `nutcracker-${i}`);
       await mkdir(dir, { recursive: true });
       await killLeftOver(dir);
+      // Anything else on the port would answer the ready check in the instance's place.
+      if (await tcpAnswers(listen.port, listen.host)) {
+        throw new Error(
+          `${listen.host}:${listen.port} is in use by another process: shardProxy.listen must be free`,
+        );
+      }
       // Its stats server listens on 22222 by default: each instance gets its own port.
       const statsPort = await freePort();
       const instance = await startEngine({
@@ -121,6 +137,7 @@ export class ShardProxy {
         readyTimeoutMs: 30_000,
       });
       this.instances.push(instance);
+      writePid(dir, instance);
       this.options.metrics?.shardProxyUp.set({ instance: String(i) }, 1);
     }
     this.options.masters.watch((name, address) => this.consider(name, address));
@@ -208,6 +225,7 @@ export class ShardProxy {
         await instance.ended();
       }
       await instance.restart();
+      writePid(instance.dir, instance);
       this.options.metrics?.shardProxyUp.set({ instance: String(i) }, 1);
       this.options.metrics?.shardProxyRestarts.inc();
     }
