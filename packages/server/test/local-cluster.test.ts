@@ -358,6 +358,7 @@ describe('roomcast cluster options and token TTLs', () => {
       basePort: 0,
       failFast: true,
       nginx: false,
+      replicas: 0,
     });
     expect(parseClusterOptions([])).toEqual({
       gateways: 2,
@@ -367,8 +368,11 @@ describe('roomcast cluster options and token TTLs', () => {
       basePort: 8100,
       failFast: false,
       nginx: false,
+      replicas: 0,
     });
     expect(parseClusterOptions(['--nginx'])).toMatchObject({ nginx: true });
+    expect(parseClusterOptions(['--replicas', '1'])).toMatchObject({ replicas: 1 });
+    expect(parseClusterOptions(['--replicas', '4'])).toMatch(/--replicas must be a whole number from 0 to 3/);
     expect(parseClusterOptions(['--workers', '11'])).toMatch(/--workers must be a whole number from 1 to 10/);
     expect(parseClusterOptions(['--gateways', '0'])).toMatch(/--gateways must be/);
     expect(parseClusterOptions(['--postgres', 'remote'])).toMatch(/--postgres must be/);

@@ -27,9 +27,12 @@ async function killLeftOver(dir: string): Promise<void> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes(join(dir, 'nutcracker.yml'))) return;
   process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 100; i++) {
-    if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === '') return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  // Gone, or a zombie: only then are its sockets closed (an exiting process drops its command line
+  // before its files, so an empty cmdline is not enough).
+  for (let i = 0; i < 200; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
