@@ -92,6 +92,10 @@ describe('configuration', () => {
     [{ env: { ROOMCAST_ROOMS_SHARDS: 'us' } }, 'ROOMCAST_ROOMS_SHARDS'],
     [{ argv: ['--rooms.shards', 'us=postgresql://a,us=postgresql://b'] }, '--rooms.shards'],
     [{ argv: ['--rooms.hot-window-days', '-1'] }, 'rooms.hotWindowDays'],
+    [{ env: { ROOMCAST_ROOMS_HOST_ABSENT_END_MS: '-5' } }, 'rooms.hostAbsentEndMs'],
+    [{ env: { ROOMCAST_ONGOING_URLS: 'not a url' } }, 'ongoing.urls'],
+    [{ env: { ROOMCAST_SHARD_PROXY_LISTEN: '127.0.0.1:99999' } }, 'shardProxy.listen'],
+    [{ env: { ROOMCAST_COLLECTIONS_REDIS_PROXIES: 'http://x:1' } }, 'collections.redisProxies'],
   ])('refuses a bad rooms setting and names it (%j)', (sources, name) => {
     expect(() => loadConfig(sources)).toThrow(ConfigError);
     expect(() => loadConfig(sources)).toThrow(name);

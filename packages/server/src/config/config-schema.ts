@@ -14,6 +14,14 @@ const redisUrl = z
 const busUrl = z
   .string()
   .regex(/^(nats|tls|redis|rediss):\/\/\S+$/, 'expected nats://host:port[,nats://…] or redis://host:port');
+/** `host:port` with a port from 1 to 65535. */
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'expected host:port')
+  .refine((text) => {
+    const port = Number(text.slice(text.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65_535;
+  }, 'the port must be 1–65535');
 /** An availability zone's name. */
 const zoneName = z.string().regex(/^[a-z0-9-]{1,32}$/, 'a zone is 1–32 of [a-z0-9-]');
 const clusterName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a cluster name is 1–32 of [A-Za-z0-9_-]');
@@ -452,10 +460,7 @@ export const configSchema = z
     shardProxy: z
       .object({
         /** `roomcast shard-proxy`: the Sentinels watching the collections shards, `host:port` each. */
-        sentinels: z
-          .array(z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'expected host:port'))
-          .max(16)
-          .default([]),
+        sentinels: z.array(hostPort).max(16).default([]),
         /** The Sentinel master names of the shards, in shard order (the pool's shard0, shard1, …). */
         shards: z
           .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a master name is 1–64 of [A-Za-z0-9._-]'))
@@ -463,11 +468,7 @@ export const configSchema = z
           .max(256)
           .default(['shard0', 'shard1']),
         /** Where the nutcracker instances listen, `host:port` each; give clients all of them. */
-        listen: z
-          .array(z.string().regex(/^[A-Za-z0-9.-]+:[0-9]{1,5}$/, 'expected host:port'))
-          .min(1)
-          .max(8)
-          .default(['127.0.0.1:22121', '127.0.0.1:22122']),
+        listen: z.array(hostPort).min(1).max(8).default(['127.0.0.1:22121', '127.0.0.1:22122']),
         /** How often the masters are asked again, in case a +switch-master announcement was missed. */
         recheckMs: ms.min(100).default(2_000),
       })
