@@ -24,7 +24,12 @@ const CLUSTER_ENV = {
 describe('collections and bus settings', () => {
   it('default to the in-process engines of roomcast dev', () => {
     const config = loadConfig({ env: {} });
-    expect(config.collections).toEqual({ engine: 'memory', keyPrefix: 'rc:', redisProxies: [] });
+    expect(config.collections).toEqual({
+      engine: 'memory',
+      keyPrefix: 'rc:',
+      redisProxies: [],
+      failoverFence: false,
+    });
     expect(config.bus).toEqual({ engine: 'memory', redisMode: 'classic' });
   });
 

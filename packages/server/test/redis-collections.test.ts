@@ -96,6 +96,8 @@ function uniquePrefix(): string {
 interface Target {
   name: string;
   connect(e: Engines): Redis;
+  /** Collections options of this layout. */
+  options?: Partial<RedisCollectionsOptions>;
 }
 
 const DIRECT: Target = { name: 'redis', connect: (e) => connectRedis(e.direct.port) };
@@ -111,6 +113,8 @@ const HA: Target = {
       ...TWEMPROXY_SAFE_OPTIONS,
       maxRetriesPerRequest: 2,
     }),
+  // The replicated layout runs with the failover fence, as `roomcast cluster --replicas` does.
+  options: { failoverFence: true },
 };
 const TARGETS: readonly Target[] = [DIRECT, PROXIED, HA];
 
@@ -122,7 +126,13 @@ async function openCollections(
   > = {},
 ): Promise<{ collections: Collections; redis: Redis; close(): Promise<void> }> {
   const redis = target.connect(await engines());
-  const collections = createRedisCollections({ redis, keyPrefix: uniquePrefix(), ...DEFAULTS, ...options });
+  const collections = createRedisCollections({
+    redis,
+    keyPrefix: uniquePrefix(),
+    ...DEFAULTS,
+    ...target.options,
+    ...options,
+  });
   return {
     collections,
     redis,

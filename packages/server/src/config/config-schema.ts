@@ -284,6 +284,14 @@ export const configSchema = z
          * restarts (a Sentinel repoint) or dies does not stop this process.
          */
         redisProxies: z.array(redisUrl).max(16).default([]),
+        /**
+         * With replicated shards (Sentinel): a room last written under another master (a replica
+         * promoted since, or a restart) starts its history over above every seq issued, under a
+         * new epoch, instead of going on from a copy that may have missed acknowledged events and
+         * would issue their seqs again. Costs an INFO per publish, and drops a room's history after
+         * every failover or restart of its shard; leave it off for lone shards with AOF.
+         */
+        failoverFence: z.boolean().default(false),
         /** Starts every Redis key; lets several deployments share one Redis. No braces. */
         keyPrefix: z
           .string()

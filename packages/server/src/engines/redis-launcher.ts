@@ -48,6 +48,9 @@ export function startRedisServer(options: RedisServerOptions | number = {}): Pro
       '--appendonly',
       appendonly ? 'yes' : 'no',
       ...(appendonly ? ['--appendfsync', opts.appendfsync ?? 'everysec'] : []),
+      // A replica's first sync starts at once instead of after the default 5 s wait for others.
+      '--repl-diskless-sync-delay',
+      '0',
       '--dir',
       dir,
       ...(opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)]),

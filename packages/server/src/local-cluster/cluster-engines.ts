@@ -146,6 +146,8 @@ function sentinelRedisStarter(replicas: number): EngineStarter {
           ROOMCAST_COLLECTIONS_ENGINE: 'redis',
           ROOMCAST_COLLECTIONS_REDIS_URL: `redis://127.0.0.1:${listen[0]}`,
           ROOMCAST_COLLECTIONS_REDIS_PROXIES: `redis://127.0.0.1:${listen[1]}`,
+          // A promoted replica may have missed acknowledged appends: never issue their seqs again.
+          ROOMCAST_COLLECTIONS_FAILOVER_FENCE: 'true',
           ROOMCAST_SHARD_PROXY_SENTINELS: sentinels.join(','),
           ROOMCAST_SHARD_PROXY_LISTEN: listen.map((p) => `127.0.0.1:${p}`).join(','),
         },

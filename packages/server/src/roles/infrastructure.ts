@@ -213,6 +213,7 @@ function openCollections(
   const collections = createRedisCollections({
     redis,
     keyPrefix: config.collections.keyPrefix,
+    failoverFence: config.collections.failoverFence,
     ...sizes,
     onUnavailable: (store, err) => {
       metrics?.engineErrors.inc({ engine: 'redis' });

@@ -29,6 +29,8 @@ export interface RedisCollectionsOptions {
   seqBlock?: number;
   /** Told when a call found Redis (or the proxy's shard) unreachable; the call rejects with StoreUnavailableError. */
   onUnavailable?: (store: string, err: unknown) => void;
+  /** Histories fence against failovers of replicated shards (RedisRoomHistoryOptions.failoverFence). */
+  failoverFence?: boolean;
   /** Newest peer messages kept per user. */
   inboxCapacity: number;
   /** A user's inbox is dropped this long after its last message. */
@@ -68,6 +70,7 @@ export function createRedisCollections(options: RedisCollectionsOptions): Collec
           keys,
           capacity: options.historyCapacity,
           idleTtlMs: options.historyIdleTtlMs,
+          ...(options.failoverFence === undefined ? {} : { failoverFence: options.failoverFence }),
         }),
         'history',
       ),

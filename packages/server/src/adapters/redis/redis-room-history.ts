@@ -29,6 +29,13 @@ export interface RedisRoomHistoryOptions {
   idleTtlMs: number;
   /** Clock in ms since the epoch, for restriction lapses. Defaults to Date.now. */
   now?: () => number;
+  /**
+   * Fence against failovers (replicated shards): a room last written under another master's
+   * replication ID starts over above the durable ceiling, under a new epoch, instead of going on
+   * from a copy that may have missed acknowledged appends (and would issue their seqs again).
+   * Costs an INFO per append; also fences after a restart, which drops the room's history.
+   */
+  failoverFence?: boolean;
 }
 
 const APPEND = new LuaScript('append-history-event');
@@ -82,6 +89,7 @@ export class RedisRoomHistory implements HistoryStore {
   readonly #idleTtlMs: number;
   readonly #now: () => number;
   readonly #epochs = new EpochCandidates();
+  readonly #fence: '0' | '1';
 
   constructor(options: RedisRoomHistoryOptions) {
     if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) {
@@ -95,6 +103,7 @@ export class RedisRoomHistory implements HistoryStore {
     this.#capacity = options.capacity;
     this.#idleTtlMs = options.idleTtlMs;
     this.#now = options.now ?? Date.now;
+    this.#fence = options.failoverFence === true ? '1' : '0';
   }
 
   async append(room: string, event: NewRoomEvent, options: AppendOptions = {}): Promise<StoreAppendResult> {
@@ -119,6 +128,7 @@ export class RedisRoomHistory implements HistoryStore {
       idempotency === undefined ? 0 : Math.max(1, Math.floor(idempotency.windowMs)),
       this.#now(),
       restricted === undefined ? '0' : '1',
+      this.#fence,
       ...windows.map((window) => window.perSecond),
     ];
     const reply = replyArray(await APPEND.run(this.#redis, keys, args), APPEND.name);
@@ -174,6 +184,7 @@ export class RedisRoomHistory implements HistoryStore {
       range.ceiling,
       this.#idleTtlMs,
       this.#epochs.next(),
+      this.#fence,
     ]);
   }
 

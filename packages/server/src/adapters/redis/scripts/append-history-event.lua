@@ -6,12 +6,26 @@
 -- fingerprint and KEYS[4] only when restrictions are checked (callers pass KEYS[1] in their place).
 -- ARGV[1] event JSON (without seq), ARGV[2] capacity, ARGV[3] idle TTL ms, ARGV[4] fingerprint
 -- ('' without idempotency), ARGV[5] replay window ms, ARGV[6] now (ms since the epoch), ARGV[7]
--- '1' to check restrictions, ARGV[8..] points per second of each window of KEYS[5..], in order.
+-- '1' to check restrictions, ARGV[8] '1' to fence against failovers (below), ARGV[9..] points per
+-- second of each window of KEYS[5..], in order.
+-- The fence: the meta remembers the master's replication ID of its last write. A copy written under
+-- another ID (a replica promoted since, or a restart) may be older than what was acknowledged, its
+-- counter behind seqs already issued: the room then starts over as if its history were lost
+-- (meta and events dropped, {'unreserved', 0}), above the durable ceiling, under a new epoch.
 -- Returns {kind, seq, epoch, floor}: kind 'appended' or 'replayed'; {'conflict'} when the key was
 -- used for another event; {'unreserved', ceiling} when the next seq would pass the reserved
 -- ceiling (0: no reservation, the room is new or its history was lost); {'refused', 'banned' |
 -- 'muted'}; {'refused', 'rate_limited', window index (1-based), ms until it ends}. Nothing is
 -- stored unless 'appended'; a window is counted only when everything before it passed.
+local replid = nil
+if ARGV[8] == '1' then
+  replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  local written = redis.call('HGET', KEYS[1], 'replid')
+  if written and written ~= replid then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return {'unreserved', 0}
+  end
+end
 local meta = redis.call('HMGET', KEYS[1], 'seq', 'epoch', 'floor', 'ceiling')
 local top = tonumber(meta[1] or '0')
 local floor = tonumber(meta[3] or '0')
@@ -34,7 +48,7 @@ end
 if top >= ceiling or not meta[2] then return {'unreserved', math.max(ceiling, top)} end
 for i = 5, #KEYS do
   local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if used + 1 > tonumber(ARGV[i + 3]) then
+  if used + 1 > tonumber(ARGV[i + 4]) then
     local ttl = redis.call('PTTL', KEYS[i])
     if ttl < 0 then ttl = 1000 end
     return {'refused', 'rate_limited', i - 4, ttl}
@@ -43,6 +57,7 @@ for i = 5, #KEYS do
 end
 local seq = top + 1
 redis.call('HSET', KEYS[1], 'seq', seq)
+if replid then redis.call('HSET', KEYS[1], 'replid', replid) end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
