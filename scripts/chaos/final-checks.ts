@@ -24,15 +24,38 @@ async function getJson(url: string, token: string): Promise<Record<string, unkno
   return undefined;
 }
 
-/** The whole history of `room` from seq 0, 500 at a time. */
+/**
+ * The lowest cursor the room's current history can be read from: 0, or — when its epoch began
+ * above 0 (a history lost or fenced, restarted above the durable ceiling) — found by bisection
+ * between 0 and the newest seq, since a cursor below the retained history answers `reset`.
+ */
+async function firstReadableCursor(api: string, room: string, token: string): Promise<number | undefined> {
+  const resets = async (cursor: number) =>
+    (await getJson(`${api}/v1/rooms/${room}/events?cursor=${cursor}&limit=1`, token))?.reset === true;
+  if (!(await resets(0))) return 0;
+  const newest = await getJson(`${api}/v1/rooms/${room}/events?limit=1`, token);
+  if (newest === undefined) return undefined;
+  let low = 0;
+  let high = Number(newest.cursor);
+  while (low + 1 < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (await resets(mid)) low = mid;
+    else high = mid;
+  }
+  return high;
+}
+
+/** The whole retained history of `room`, from its first readable seq, 500 at a time. */
 export async function readHistory(
   api: string,
   room: string,
   token: string,
 ): Promise<{ events: StoredEvent[]; complete: boolean; reset: boolean }> {
   const events: StoredEvent[] = [];
-  let cursor = 0;
-  let reset = false;
+  const start = await firstReadableCursor(api, room, token);
+  if (start === undefined) return { events, complete: false, reset: false };
+  let cursor = start;
+  let reset = start > 0;
   for (let page = 0; page < 400; page++) {
     const body = await getJson(`${api}/v1/rooms/${room}/events?cursor=${cursor}&limit=500`, token);
     if (body === undefined) return { events, complete: false, reset };
