@@ -233,7 +233,7 @@ describe('collections shards under Sentinel, behind the shard proxy', () => {
         expect(pids).toHaveLength(2);
         for (const pid of pids) expect(await parentOf(pid)).toBe(second.child.pid);
         const metrics = await (await fetch(`${second.url}/metrics`)).text();
-        expect(metrics).toMatch(/^roomcast_shard_proxy_up\{instance="1"\} 1/m);
+        expect(metrics).toMatch(/^roomcast_shard_proxy_up\{proxy="1"\} 1/m);
       } finally {
         await second.stop();
       }

@@ -337,8 +337,8 @@ export class RoomcastMetrics {
   });
   readonly shardProxyUp = new Gauge({
     name: 'roomcast_shard_proxy_up',
-    help: 'Whether each nutcracker instance of the shard proxy runs (0 while it restarts), by instance.',
-    labelNames: ['instance'] as const,
+    help: 'Whether each nutcracker instance of the shard proxy runs (0 while it restarts), by proxy (its index in shardProxy.listen).',
+    labelNames: ['proxy'] as const,
     registers: [this.registry],
   });
 

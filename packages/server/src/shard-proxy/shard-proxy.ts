@@ -141,7 +141,7 @@ export class ShardProxy {
       });
       this.instances.push(instance);
       writePid(dir, instance);
-      this.options.metrics?.shardProxyUp.set({ instance: String(i) }, 1);
+      this.options.metrics?.shardProxyUp.set({ proxy: String(i) }, 1);
     }
     this.options.masters.watch((name, address) => this.consider(name, address));
     this.timer = setInterval(() => void this.recheck(), this.options.recheckMs);
@@ -222,14 +222,14 @@ export class ShardProxy {
   private async restartInTurn(): Promise<void> {
     for (const [i, instance] of this.instances.entries()) {
       if (this.closed) return;
-      this.options.metrics?.shardProxyUp.set({ instance: String(i) }, 0);
+      this.options.metrics?.shardProxyUp.set({ proxy: String(i) }, 0);
       if (instance.child.exitCode === null && instance.child.signalCode === null) {
         instance.child.kill('SIGTERM');
         await instance.ended();
       }
       await instance.restart();
       writePid(instance.dir, instance);
-      this.options.metrics?.shardProxyUp.set({ instance: String(i) }, 1);
+      this.options.metrics?.shardProxyUp.set({ proxy: String(i) }, 1);
       this.options.metrics?.shardProxyRestarts.inc();
     }
   }
