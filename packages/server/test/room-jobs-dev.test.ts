@@ -60,6 +60,11 @@ describe('room jobs on roomcast dev', () => {
     try {
       await viewer.join(abandoned.room);
       await host.join(hosted.room);
+      // The gateway registers a connection's user in the background: the idle check's heartbeat.
+      await eventually('the host registered as connected', async () => {
+        const located = await srv.server.core.collections.registry.locate([hosted.host]);
+        return (located.get(hosted.host)?.length ?? 0) > 0;
+      });
 
       await twoIdleChecks();
 
