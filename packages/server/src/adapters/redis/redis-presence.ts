@@ -88,8 +88,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
  *   write). `rooms` reads the unexpired part of every bucket and keeps the rooms whose `counts` are
  *   non-zero. Trade-offs: a room reported at 0 by its last gateway stays in the index until its
  *   entry lapses (filtered out by the count check, at the cost of reading it); each bucket holds
- *   about 1/16 of the live rooms, and `rooms` costs 16 reads plus one count per candidate — it is
- *   for the periodic online-count job, not a request path.
+ *   about 1/16 of the live rooms, and `rooms` costs 16 reads plus one count per candidate — not a
+ *   request path (the online-count job counts OngoingQuery's rooms instead; this is for tools).
  * - Member sets are capped in time only: they expire `ttlMs` after the last addition.
  */
 export class RedisRoomPresence implements RoomPresence {
