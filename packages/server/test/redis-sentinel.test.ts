@@ -61,6 +61,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.disconnect();
+  // A failed role test can leave a killed shard proxy's instances running: stop them by their pids.
+  for (const pid of await instancePids(join(dataDir, 'role', 'shard-proxy'))) {
+    if ((await parentOf(pid)) !== undefined) process.kill(pid, 'SIGKILL');
+  }
   await proxy?.close();
   await ha?.stop();
   await rm(dataDir, { recursive: true, force: true });
