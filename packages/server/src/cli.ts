@@ -30,9 +30,10 @@ Roles:
             master when Redis Sentinel fails one over (--shard-proxy.sentinels HOST:PORT,…); see
             docs/redis.md
   cluster   a local cluster on loopback: starts PostgreSQL, Redis (2 shards behind nutcracker), NATS,
-            N gateways, M API nodes, a worker and a settler, prints the endpoints, and supervises them:
-            what dies is restarted, a drained gateway replaced; Ctrl-C stops it all.
-            --gateways N --apis M [--postgres auto|machine|private] [--base-port P] [--fail-fast]; see --help
+            ZooKeeper, memcached, then N gateways, M API nodes, workers, a settler and OngoingQuery,
+            prints the endpoints, and supervises them: what dies is restarted, a drained gateway
+            replaced; Ctrl-C stops it all. --gateways N --apis M [--workers W] [--postgres
+            auto|machine|private] [--base-port P] [--nginx] [--replicas R] [--fail-fast]; see --help
   migrate   brings every configured PostgreSQL schema up to date (--rooms.shards, --rooms.archive,
             --ledger.shards), one line per schema; exit 1 naming what failed. \`cluster\` runs it first
   token     prints a token signed with ROOMCAST_JWT_SECRET: --user eu_alice [--roles admin] [--ttl 1h]
