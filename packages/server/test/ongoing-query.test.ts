@@ -11,6 +11,7 @@ import {
   shardSchemaOf,
 } from '../src/adapters/sql/room-repositories.ts';
 import { configSchema } from '../src/config/config-schema.ts';
+import { partitionOf } from '../src/core/job-partition.ts';
 import { OngoingQuery, type OngoingQueryOptions } from '../src/core/ongoing-query.ts';
 import type { RoomChangeFeed, RoomChangeHandler } from '../src/core/ports/room-change-feed.ts';
 import type { LiveRoomsCursor, RoomRepository } from '../src/core/ports/rooms.ts';
@@ -209,6 +210,10 @@ describe('OngoingQuery over the in-process feed', () => {
         const parts = Array.from({ length: count }, (_, i) => ongoing.partition(i, count).map((r) => r.id));
         expect(parts.flat().sort()).toEqual(every);
         expect(new Set(parts.flat()).size).toBe(every.length);
+        // The same split as every job member's own (core/job-partition.ts).
+        for (const [i, ids] of parts.entries()) {
+          expect(ids.every((id) => partitionOf(id, count) === i)).toBe(true);
+        }
       }
       expect(() => ongoing.partition(3, 3)).toThrow(RangeError);
     } finally {

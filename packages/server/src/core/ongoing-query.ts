@@ -1,10 +1,11 @@
 import { type Room, regionOf } from '@roomcast/protocol';
 import type { Logger } from 'pino';
-import { partitionOf } from './job-partition.ts';
+import { getOrInsert } from './get-or-insert.ts';
 import { PeriodicTask } from './periodic-task.ts';
 import type { EndedRoom, OngoingRoom, OngoingRooms, RoomShare } from './ports/ongoing-rooms.ts';
 import type { RoomChange, RoomChangeFeed } from './ports/room-change-feed.ts';
 import { type EndedRoomsCursor, type RoomRepository, ShardUnavailableError } from './ports/rooms.ts';
+import { stableHash32 } from './stable-hash.ts';
 
 export type { EndedRoom, OngoingRoom } from './ports/ongoing-rooms.ts';
 
@@ -53,6 +54,12 @@ interface RoomSets {
  */
 export class OngoingQuery implements OngoingRooms {
   private sets: RoomSets = { live: new Map(), ended: new Map() };
+  /**
+   * Each held room's stable hash (core/job-partition.ts: partition = hash mod count), computed
+   * once: every member of every job asks for its share each round, and a SHA-256 per room per
+   * request would be most of the cost of answering.
+   */
+  private readonly hashes = new Map<string, number>();
   private duringScan: RoomChange[] | undefined;
   private scanned = false;
   private readonly task: PeriodicTask<OngoingScan | undefined>;
@@ -112,13 +119,13 @@ export class OngoingQuery implements OngoingRooms {
   /** The live rooms of partition `index` of `count` (core/job-partition.ts: the same split in every process). */
   partition(index: number, count: number): OngoingRoom[] {
     checkPartition(index, count);
-    return this.all().filter((room) => partitionOf(room.id, count) === index);
+    return this.all().filter((room) => this.hashOf(room.id) % count === index);
   }
 
   /** The ended rooms of partition `index` of `count`. */
   endedPartition(index: number, count: number): EndedRoom[] {
     checkPartition(index, count);
-    return this.allEnded().filter((room) => partitionOf(room.id, count) === index);
+    return this.allEnded().filter((room) => this.hashOf(room.id) % count === index);
   }
 
   /** OngoingRooms: both sets' share, from memory. */
@@ -170,6 +177,8 @@ export class OngoingQuery implements OngoingRooms {
       for (const change of this.duringScan) this.applyTo(snapshot, change);
       this.forgetOldEnds(snapshot);
       this.sets = snapshot;
+      for (const id of this.hashes.keys())
+        if (!snapshot.live.has(id) && !snapshot.ended.has(id)) this.hashes.delete(id);
       this.scanned = true;
       const result = {
         rooms: snapshot.live.size,
@@ -248,6 +257,10 @@ export class OngoingQuery implements OngoingRooms {
     for (const [id, room] of sets.ended) {
       if (!room.onShard && (room.leftAt ?? 0) < cutoff) sets.ended.delete(id);
     }
+  }
+
+  private hashOf(id: string): number {
+    return getOrInsert(this.hashes, id, () => stableHash32(id));
   }
 
   private now(): number {
